@@ -1,0 +1,121 @@
+"""One typed Settings object, read from `DATAPOLIS_*` environment variables (and `.env`).
+
+Every field carries help text; `datapolis settings` prints the table and a test checks that
+docs/settings.md lists every field. Outside dev mode the app refuses the default secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from datapolis.errors import ConfigError
+
+ENV_PREFIX = "DATAPOLIS_"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 (refused in prod)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="forbid", validate_default=True
+    )
+
+    env: Literal["dev", "test", "prod"] = Field(
+        "dev", description="Run mode. Only `dev` and `test` accept the built-in secret key."
+    )
+    home: Path = Field(
+        Path("var"), description="Directory for generated state: registry, warehouse, demo data."
+    )
+    database_url: str = Field(
+        "",
+        description="Registry database URL (SQLAlchemy). Empty means the SQLite file "
+        "`<home>/registry.sqlite`; use postgresql+psycopg2://... in production.",
+    )
+    warehouse_path: Path | None = Field(
+        None, description="DuckDB warehouse file. Empty means `<home>/warehouse.duckdb`."
+    )
+    secret_key: str = Field(
+        DEV_SECRET_KEY,
+        description="Key for signing and CSRF tokens. Must be set (32+ chars) outside dev.",
+    )
+    host: str = Field("127.0.0.1", description="Address `datapolis serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `datapolis serve` listens on.")
+    session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="Lifetime of a web login session, in hours."
+    )
+    token_days: int = Field(
+        30, ge=1, le=365, description="Lifetime of an API bearer token, in days."
+    )
+    secure_cookies: bool | None = Field(
+        None,
+        description="Send session cookies with the Secure flag. Empty means on outside dev "
+        "(serve behind HTTPS there).",
+    )
+    default_locale: Literal["zh_Hans_CN", "en"] = Field(
+        "zh_Hans_CN", description="UI language when the user has not chosen one."
+    )
+    demo_people: int = Field(
+        20_000, ge=100, description="Number of persons `make run` builds into the demo city."
+    )
+    demo_seed: int = Field(20240601, description="Random seed of the demo city (deterministic).")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_long_enough(cls, value: str) -> str:
+        if len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @property
+    def registry_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'registry.sqlite'}"
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.warehouse_path or self.home / "warehouse.duckdb"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.home / "demo"
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.env != "dev" if self.secure_cookies is None else self.secure_cookies
+
+    def check_secure(self) -> None:
+        """Refuse to serve outside dev/test with the built-in secret key."""
+        if self.env == "prod" and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigError(
+                "DATAPOLIS_SECRET_KEY is the built-in development key; "
+                "set a random secret of 32+ characters before running with DATAPOLIS_ENV=prod"
+            )
+
+
+def unknown_environment_settings() -> list[str]:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning every problem into one clear ConfigError."""
+    unknown = unknown_environment_settings()
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)}; see `datapolis settings` for the known ones"
+        )
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

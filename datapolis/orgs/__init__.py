@@ -1,0 +1,1 @@
+"""Organisations, users, roles, API apps and their credentials."""

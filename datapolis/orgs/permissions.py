@@ -1,0 +1,39 @@
+"""What each role may do. Routes declare a Permission; roles are sets of permissions."""
+
+from __future__ import annotations
+
+import enum
+
+from datapolis.orgs.models import Role
+
+
+class Permission(enum.StrEnum):
+    VIEW_PLATFORM = "platform.view"  # home page, key numbers, own profile
+    READ_ORGS = "orgs.read"
+    MANAGE_ORGS = "orgs.manage"
+    READ_USERS = "users.read"
+    MANAGE_USERS = "users.manage"
+    MANAGE_APPS = "apps.manage"
+    READ_METRICS = "system.metrics"
+    READ_AUDIT = "audit.read"
+
+
+_EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.PLATFORM_ADMIN: frozenset(Permission) - {Permission.READ_AUDIT},
+    Role.ORG_ADMIN: frozenset(
+        _EVERYONE | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
+    ),
+    Role.ORG_USER: frozenset(_EVERYONE),
+    Role.AUDITOR: frozenset(
+        _EVERYONE | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}
+    ),
+}
+
+# What an API app may do with its own bearer token, before any data grant (issue #8) applies.
+APP_PERMISSIONS: frozenset[Permission] = frozenset({Permission.READ_ORGS})
+
+
+def role_allows(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[role]

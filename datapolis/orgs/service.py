@@ -1,0 +1,271 @@
+"""Service functions of the identity slice: organisations, users, tokens, API apps."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datapolis.errors import Conflict, NotFound, UserError
+from datapolis.orgs.models import AccessToken, ApiApp, Organisation, OrgKind, Role, User
+from datapolis.orgs.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from datapolis.registry.base import utcnow
+
+ORG_CODE = re.compile(r"^[0-9a-z][0-9a-z_]{1,62}$")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+DIVISION_CODE = re.compile(r"^\d{6}(\d{3})?$")
+
+
+# --- organisations -------------------------------------------------------------------------
+
+
+def create_organisation(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: OrgKind,
+    division_code: str,
+    parent: Organisation | None = None,
+    short_name: str | None = None,
+) -> Organisation:
+    if not ORG_CODE.match(code):
+        raise UserError(f"organisation code {code!r} must be 2-63 lower-case letters, digits or _")
+    if not DIVISION_CODE.match(division_code):
+        raise UserError(
+            f"division code {division_code!r} must have 6 (county) or 9 (street) digits"
+        )
+    if kind is not OrgKind.CITY and parent is None:
+        raise UserError(f"a {kind.value} organisation needs a parent")
+    if session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
+        raise Conflict(f"organisation code {code!r} is already taken")
+    org = Organisation(
+        code=code,
+        name=name,
+        kind=kind,
+        division_code=division_code,
+        parent=parent,
+        short_name=short_name,
+    )
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_organisation(session: Session, code: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        raise NotFound(f"no organisation with code {code!r}")
+    return org
+
+
+def descendant_ids(session: Session, org: Organisation) -> set[int]:
+    """The organisation and everything below it (counties, streets, departments)."""
+    parents = dict(session.execute(select(Organisation.id, Organisation.parent_id)).tuples())
+    found = {org.id}
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in found and child not in found:
+                found.add(child)
+                changed = True
+    return found
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    org: Organisation,
+    display_name: str | None = None,
+) -> User:
+    if not USERNAME.match(username):
+        raise UserError(f"username {username!r} must be 2-64 letters, digits or _.@-")
+    check_password_strength(password)
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise Conflict(f"username {username!r} is already taken")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        org=org,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def authenticate_user(session: Session, *, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    revoke_tokens(session, user=user)
+
+
+# --- tokens (web sessions and API bearer tokens) -------------------------------------------
+
+
+def _digest(token: str) -> str:
+    # Tokens are 256-bit random, so a fast hash suffices: no dictionary to attack.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once, never stored
+    record: AccessToken
+
+
+def issue_token(
+    session: Session,
+    *,
+    kind: str,
+    lifetime: timedelta,
+    user: User | None = None,
+    app: ApiApp | None = None,
+) -> IssuedToken:
+    if (user is None) == (app is None):
+        raise ValueError("a token belongs to exactly one user or one app")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    record = AccessToken(
+        token_hash=_digest(token),
+        kind=kind,
+        user=user,
+        app=app,
+        created_at=now,
+        expires_at=now + lifetime,
+        csrf_token=secrets.token_urlsafe(24) if kind == "session" else None,
+    )
+    session.add(record)
+    session.flush()
+    return IssuedToken(token=token, record=record)
+
+
+def resolve_token(session: Session, *, token: str, kind: str) -> AccessToken | None:
+    """The live token record for `token`, or None if unknown, expired, revoked or disabled."""
+    record = session.scalar(
+        select(AccessToken).where(
+            AccessToken.token_hash == _digest(token), AccessToken.kind == kind
+        )
+    )
+    now = utcnow()
+    if record is None or record.revoked_at is not None or record.expires_at <= now:
+        return None
+    if record.user is not None and not record.user.is_active:
+        return None
+    if record.app is not None and record.app.revoked_at is not None:
+        return None
+    # Touch at most once a minute: a write per request would serialise SQLite readers.
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
+    return record
+
+
+def revoke_token(session: Session, *, token: str) -> None:
+    record = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(token)))
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+
+
+def revoke_tokens(session: Session, *, user: User | None = None, app: ApiApp | None = None) -> int:
+    query = select(AccessToken).where(AccessToken.revoked_at.is_(None))
+    if user is not None:
+        query = query.where(AccessToken.user_id == user.id)
+    if app is not None:
+        query = query.where(AccessToken.app_id == app.id)
+    now = utcnow()
+    records = session.scalars(query).all()
+    for record in records:
+        record.revoked_at = now
+    return len(records)
+
+
+# --- API apps ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedApp:
+    app: ApiApp
+    secret: str  # shown once, stored only as an argon2 hash
+
+
+def create_app(
+    session: Session, *, org: Organisation, name: str, created_by: User | None = None
+) -> IssuedApp:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise UserError("an app needs a name of 1-200 characters")
+    secret = secrets.token_urlsafe(32)
+    app = ApiApp(
+        org=org,
+        name=name,
+        app_key="dp_" + secrets.token_hex(12),
+        secret_hash=hash_password(secret),
+        created_by_id=created_by.id if created_by else None,
+    )
+    session.add(app)
+    session.flush()
+    return IssuedApp(app=app, secret=secret)
+
+
+def get_app(session: Session, app_key: str) -> ApiApp:
+    app = session.scalar(select(ApiApp).where(ApiApp.app_key == app_key))
+    if app is None:
+        raise NotFound(f"no API app with key {app_key!r}")
+    return app
+
+
+def authenticate_app(session: Session, *, app_key: str, secret: str) -> ApiApp | None:
+    app = session.scalar(select(ApiApp).where(ApiApp.app_key == app_key))
+    ok = verify_password(app.secret_hash if app else None, secret)
+    if app is None or not ok or app.revoked_at is not None:
+        return None
+    return app
+
+
+def revoke_app(session: Session, *, app: ApiApp) -> None:
+    if app.revoked_at is None:
+        app.revoked_at = utcnow()
+    revoke_tokens(session, app=app)
+
+
+def rotate_app_secret(session: Session, *, app: ApiApp) -> str:
+    if app.revoked_at is not None:
+        raise UserError(f"app {app.app_key} is revoked")
+    secret = secrets.token_urlsafe(32)
+    app.secret_hash = hash_password(secret)
+    revoke_tokens(session, app=app)
+    return secret

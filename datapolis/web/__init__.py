@@ -1,0 +1,1 @@
+"""The web shell: app factory, page chrome, translations, static assets."""

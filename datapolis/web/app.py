@@ -1,0 +1,73 @@
+"""The app factory: the one place that assembles every slice's routes, pages and menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.templating import Jinja2Templates
+
+from datapolis import __version__
+from datapolis.config import Settings, get_settings
+from datapolis.orgs import api as orgs_api
+from datapolis.orgs import pages as orgs_pages
+from datapolis.registry.db import Registry, open_registry
+from datapolis.web import errors, i18n, pages, system
+from datapolis.web.nav import NavItem
+
+PACKAGE = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Each slice's routers and menu entries, in menu order.
+ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router]
+NAV: list[NavItem] = [*pages.NAV, *orgs_pages.NAV]
+
+
+def template_dirs() -> list[Path]:
+    """web/templates first (base.html), then every slice's own templates/ folder."""
+    return [PACKAGE / "web" / "templates"] + sorted(
+        p for p in PACKAGE.glob("*/templates") if p.parent.name != "web"
+    )
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_secure()
+    registry = registry or open_registry(settings.registry_url)
+
+    app = FastAPI(
+        title="Datapolis",
+        version=__version__,
+        description="Integrated public-data platform (一体化大数据平台) API.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.nav = NAV
+    templates = Jinja2Templates(directory=template_dirs())
+    i18n.install(templates.env)
+    app.state.templates = templates
+    app.state.page_context = lambda request: page_context(request, NAV)
+
+    i18n.add_middleware(app, default_locale=settings.default_locale)
+    errors.install(app)
+    system.install_metrics(app)
+    system.mount_static(app, STATIC_DIR)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def page_context(request: Request, nav: list[NavItem]) -> dict[str, Any]:
+    principal = getattr(request.state, "principal", None)
+    visible = [item for item in nav if principal is not None and principal.can(item.permission)]
+    return {
+        "principal": principal,
+        "nav": visible,
+        "locale": i18n.current_locale(request),
+        "locales": i18n.LOCALES,
+        "csrf_token": principal.csrf_token if principal is not None else None,
+        "version": __version__,
+    }

@@ -1,0 +1,24 @@
+"""Rendering pages: one Jinja environment, translated per request, with the page chrome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+
+def templates(request: Request) -> Jinja2Templates:
+    value: Jinja2Templates = request.app.state.templates
+    return value
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render `template` (which extends base.html) with the chrome every page needs."""
+    chrome: dict[str, Any] = request.app.state.page_context(request)
+    return templates(request).TemplateResponse(
+        request, template, {**chrome, **(context or {})}, status_code=status_code
+    )

@@ -1,0 +1,162 @@
+"""Shared fixtures: real registries on SQLite and PostgreSQL, the real app, real users.
+
+PostgreSQL is at 127.0.0.1:5432 (user postgres, trust auth). Each test session creates its own
+throw-away database there. With CI=true an unreachable PostgreSQL fails the run: never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from datapolis.config import Settings
+from datapolis.orgs import service
+from datapolis.orgs.models import Organisation, OrgKind, Role, User
+from datapolis.registry import migrate
+from datapolis.registry.db import Registry, open_registry
+from datapolis.web.app import create_app
+
+PG_ADMIN_URL = os.environ.get(
+    "DATAPOLIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    name = f"datapolis_test_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """A migrated, empty registry: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_database_url")
+        _reset_postgres(url)
+    reg = open_registry(url)
+    migrate.upgrade(reg)
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
+    """SQLite only, for web tests that do not exercise the store itself."""
+    reg = open_registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    migrate.upgrade(reg)
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", home=tmp_path / "var")
+
+
+@dataclass
+class City:
+    """A small organisation tree: a city, a county, a street and departments at both levels."""
+
+    city: Organisation
+    county: Organisation
+    street: Organisation
+    city_dept: Organisation
+    county_dept: Organisation
+
+
+def make_city(session: Session) -> City:
+    city = service.create_organisation(
+        session, code="371300", name="临沂市", kind=OrgKind.CITY, division_code="371300"
+    )
+    county = service.create_organisation(
+        session, code="371302", name="兰山区", kind=OrgKind.COUNTY, division_code="371302",
+        parent=city,
+    )
+    street = service.create_organisation(
+        session, code="371302001", name="兰山街道", kind=OrgKind.STREET,
+        division_code="371302001", parent=county,
+    )
+    city_dept = service.create_organisation(
+        session, code="371300_gaj", name="临沂市公安局", kind=OrgKind.DEPARTMENT,
+        division_code="371300", parent=city,
+    )
+    county_dept = service.create_organisation(
+        session, code="371302_gaj", name="兰山区公安分局", kind=OrgKind.DEPARTMENT,
+        division_code="371302", parent=county,
+    )
+    return City(city, county, street, city_dept, county_dept)
+
+
+def make_users(session: Session, city: City) -> dict[Role, User]:
+    """One user per role, all with PASSWORD; usernames are the role names."""
+    org_for = {
+        Role.PLATFORM_ADMIN: city.city,
+        Role.ORG_ADMIN: city.city_dept,
+        Role.ORG_USER: city.city_dept,
+        Role.AUDITOR: city.city,
+    }
+    return {
+        role: service.create_user(
+            session, username=role.value, password=PASSWORD, role=role, org=org
+        )
+        for role, org in org_for.items()
+    }
+
+
+@pytest.fixture
+def app(settings: Settings, sqlite_registry: Registry) -> FastAPI:
+    with sqlite_registry.session() as session:
+        make_users(session, make_city(session))
+    return create_app(settings, sqlite_registry)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # https, because session cookies carry the Secure flag outside dev mode.
+    with TestClient(app, base_url="https://testserver") as test_client:
+        yield test_client
+
+
+def bearer_for(client: TestClient, role: Role) -> dict[str, str]:
+    """Authorization header of a fresh bearer token for the fixture user of `role`."""
+    response = client.post(
+        "/api/v1/auth/token", data={"username": role.value, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

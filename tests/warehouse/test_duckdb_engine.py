@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from datapolis.errors import ConfigError
+from datapolis.warehouse import LAYERS, DuckDBEngine, WarehouseError, ensure_layers, ods_schema
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> DuckDBEngine:
+    return DuckDBEngine(tmp_path / "warehouse.duckdb")
+
+
+def people(ids: list[int], names: list[str]) -> pa.Table:
+    return pa.table({"id": pa.array(ids, pa.int64()), "name": pa.array(names, pa.string())})
+
+
+def test_parameters_travel_as_values_not_sql(engine: DuckDBEngine) -> None:
+    engine.write("std.person", people([1, 2], ["张三", "李四"]))
+    hostile = "张三' OR '1'='1"
+    assert engine.query("SELECT * FROM std.person WHERE name = ?", [hostile]).num_rows == 0
+    named = engine.query("SELECT id FROM std.person WHERE name = $name", {"name": "李四"})
+    assert named.column("id").to_pylist() == [2]
+
+
+def test_write_modes(engine: DuckDBEngine) -> None:
+    assert engine.write("ods_demo.t", people([1], ["a"])) == 1
+    engine.write("ods_demo.t", people([2], ["b"]), mode="append")
+    assert engine.query("SELECT count(*) AS n FROM ods_demo.t").column("n")[0].as_py() == 2
+    engine.write("ods_demo.t", people([9], ["z"]), mode="replace")
+    assert engine.query("SELECT id FROM ods_demo.t").column("id").to_pylist() == [9]
+    with pytest.raises(WarehouseError, match="already exists"):
+        engine.write("ods_demo.t", people([3], ["c"]), mode="create")
+
+
+def test_append_matches_columns_by_name(engine: DuckDBEngine) -> None:
+    engine.write("std.t", people([1], ["a"]))
+    engine.write("std.t", pa.table({"name": ["b"], "id": pa.array([2], pa.int64())}))
+    rows = engine.query("SELECT id, name FROM std.t ORDER BY id").to_pylist()
+    assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+
+
+def test_merge_updates_and_inserts_by_key(engine: DuckDBEngine) -> None:
+    first = engine.merge("std.person", people([1, 2], ["a", "b"]), keys=["id"])
+    assert (first.inserted, first.updated) == (2, 0)
+    second = engine.merge("std.person", people([2, 3], ["B", "c"]), keys=["id"])
+    assert (second.inserted, second.updated) == (1, 1)
+    rows = engine.query("SELECT id, name FROM std.person ORDER BY id").to_pylist()
+    assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": "B"}, {"id": 3, "name": "c"}]
+
+
+def test_merge_deletes_and_composite_keys(engine: DuckDBEngine) -> None:
+    data = pa.table({"org": ["a", "a", "b"], "no": [1, 2, 1], "v": [10, 20, 30]})
+    engine.merge("std.m", data, keys=["org", "no"])
+    result = engine.merge(
+        "std.m",
+        pa.table({"org": ["b"], "no": [1], "v": [31]}),
+        keys=["org", "no"],
+        delete_keys=pa.table({"org": ["a"], "no": [1]}),
+    )
+    assert result.updated == 1
+    rows = engine.query("SELECT org, no, v FROM std.m ORDER BY org, no").to_pylist()
+    assert rows == [{"org": "a", "no": 2, "v": 20}, {"org": "b", "no": 1, "v": 31}]
+
+
+def test_merge_refuses_duplicate_keys_and_changes_nothing(engine: DuckDBEngine) -> None:
+    engine.merge("std.person", people([1], ["a"]), keys=["id"])
+    with pytest.raises(WarehouseError, match="more than once"):
+        engine.merge("std.person", people([1, 1], ["x", "y"]), keys=["id"])
+    with pytest.raises(WarehouseError, match="not in the data"):
+        engine.merge("std.person", people([1], ["x"]), keys=["nope"])
+    assert engine.query("SELECT name FROM std.person").column("name").to_pylist() == ["a"]
+
+
+def test_transaction_rolls_back_everything(engine: DuckDBEngine) -> None:
+    engine.write("std.t", people([1], ["a"]))
+    with pytest.raises(RuntimeError), engine.transaction():
+        engine.write("std.t", people([2], ["b"]))
+        engine.merge("std.t2", people([5], ["e"]), keys=["id"])
+        raise RuntimeError("crash mid-load")
+    assert engine.query("SELECT id FROM std.t").column("id").to_pylist() == [1]
+    assert not engine.table_exists("std.t2")
+
+
+def test_query_batches_streams(engine: DuckDBEngine) -> None:
+    engine.execute("CREATE SCHEMA std")
+    engine.execute("CREATE TABLE std.big AS SELECT range AS id FROM range(10000)")
+    batches = list(engine.query_batches("SELECT id FROM std.big ORDER BY id", batch_size=1000))
+    assert sum(b.num_rows for b in batches) == 10000
+    assert len(batches) >= 10
+    assert max(b.num_rows for b in batches) <= 2048  # DuckDB's vector size bounds a batch
+
+
+def test_introspection_with_comments(engine: DuckDBEngine) -> None:
+    engine.write("ods_371300_gaj.persons", people([1], ["a"]))
+    engine.execute("COMMENT ON TABLE ods_371300_gaj.persons IS '人口信息'")
+    engine.execute("COMMENT ON COLUMN ods_371300_gaj.persons.name IS '姓名'")
+    engine.execute("CREATE VIEW ods_371300_gaj.v AS SELECT id FROM ods_371300_gaj.persons")
+    assert "ods_371300_gaj" in engine.schemas()
+    tables = {t.name: t for t in engine.tables("ods_371300_gaj")}
+    assert tables["persons"].kind == "table" and tables["persons"].comment == "人口信息"
+    assert tables["v"].kind == "view"
+    columns = engine.columns("ods_371300_gaj.persons")
+    assert [(c.name, c.type, c.comment) for c in columns] == [
+        ("id", "BIGINT", None),
+        ("name", "VARCHAR", "姓名"),
+    ]
+    with pytest.raises(WarehouseError, match="no table"):
+        engine.columns("std.missing")
+
+
+@pytest.mark.parametrize(
+    "name", ["std.t; DROP TABLE x", "t", 'std."t"', "std.t--", "1std.t", "std.t.x"]
+)
+def test_hostile_names_are_refused(engine: DuckDBEngine, name: str) -> None:
+    with pytest.raises(WarehouseError):
+        engine.write(name, people([1], ["a"]))
+
+
+def test_layers_exist_after_ensure(engine: DuckDBEngine) -> None:
+    ensure_layers(engine, ["371300_gaj", "371300_scjgj"])
+    schemas = set(engine.schemas())
+    assert {layer.schema for layer in LAYERS} <= schemas
+    assert {"ods_371300_gaj", "ods_371300_scjgj"} <= schemas
+    assert ods_schema("371300_gaj") == "ods_371300_gaj"
+    with pytest.raises(WarehouseError):
+        ods_schema("x; drop")
+
+
+def test_second_process_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    holder = DuckDBEngine(path)
+    try:
+        code = (
+            "import sys\n"
+            "from datapolis.warehouse import DuckDBEngine\n"
+            "from datapolis.errors import ConfigError\n"
+            "try:\n"
+            f"    DuckDBEngine({str(path)!r})\n"
+            "except ConfigError as e:\n"
+            "    print(e); sys.exit(3)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 3, done.stderr
+        assert "open in another process" in done.stdout
+    finally:
+        holder.close()
+
+
+def test_unopenable_path_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.duckdb").mkdir()
+    with pytest.raises(ConfigError, match="cannot open warehouse"):
+        DuckDBEngine(tmp_path / "dir.duckdb")

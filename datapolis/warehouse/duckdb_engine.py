@@ -104,8 +104,7 @@ class DuckDBEngine:
             raise WarehouseError(f"warehouse query failed: {_first_line(exc)}") from exc
         if relation is None:
             raise WarehouseError("query() needs a statement that returns rows; use execute()")
-        result: pa.Table = relation.to_arrow_table()
-        return result
+        return relation.to_arrow_table()
 
     def query_batches(
         self, sql: str, params: Params = None, batch_size: int = 65_536
@@ -128,6 +127,10 @@ class DuckDBEngine:
         rows = self._run(sql, params)
         return rows[0][0] if rows else None
 
+    def count(self, sql: str, params: Params = None) -> int:
+        value = self.scalar(sql, params)
+        return int(value) if isinstance(value, int) else 0
+
     # --- writing -----------------------------------------------------------------------
 
     def write(self, table: str, data: pa.Table, mode: WriteMode = "append") -> int:
@@ -142,7 +145,7 @@ class DuckDBEngine:
                 self._run(f"{verb} {target.sql} AS SELECT * FROM {source}")
             else:
                 self._run(f"INSERT INTO {target.sql} BY NAME SELECT * FROM {source}")
-        return data.num_rows
+        return int(data.num_rows)
 
     def merge(
         self,
@@ -160,7 +163,7 @@ class DuckDBEngine:
             raise WarehouseError(f"merge into {target}: key column(s) {missing} not in the data")
         key_list = ", ".join(quote_identifier(k) for k in keys)
         with self.transaction(), self._registered(data) as source:
-            duplicated = self.scalar(
+            duplicated = self.count(
                 f"SELECT count(*) FROM (SELECT {key_list} FROM {source} "
                 f"GROUP BY ALL HAVING count(*) > 1)"
             )
@@ -177,9 +180,8 @@ class DuckDBEngine:
                     f"t.{quote_identifier(k)} IS NOT DISTINCT FROM s.{quote_identifier(k)}"
                     for k in keys
                 )
-                updated = int(
-                    self.scalar(f"SELECT count(*) FROM {source} s SEMI JOIN {target.sql} t ON {on}")
-                    or 0
+                updated = self.count(
+                    f"SELECT count(*) FROM {source} s SEMI JOIN {target.sql} t ON {on}"
                 )
                 columns = [quote_identifier(c) for c in data.column_names]
                 non_keys = [quote_identifier(c) for c in data.column_names if c not in keys]
@@ -232,7 +234,8 @@ class DuckDBEngine:
     def tables(self, schema: str | None = None) -> list[TableInfo]:
         rows = self._run(
             "SELECT schema_name, table_name, 'table', estimated_size, comment FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND ($schema IS NULL OR schema_name = $schema) "
+            "WHERE database_name = current_database() "
+            "AND ($schema IS NULL OR schema_name = $schema) "
             "UNION ALL SELECT schema_name, view_name, 'view', NULL, comment FROM duckdb_views() "
             "WHERE database_name = current_database() AND NOT internal "
             "AND ($schema IS NULL OR schema_name = $schema) ORDER BY 1, 2",
@@ -258,7 +261,7 @@ class DuckDBEngine:
     def table_exists(self, table: str) -> bool:
         target = TableName.parse(table)
         return bool(
-            self.scalar(
+            self.count(
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                 "AND schema_name = ? AND table_name = ?",
                 [target.schema, target.name],

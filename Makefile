@@ -1,0 +1,61 @@
+# Datapolis: `make run` serves the demo city, `make test` checks everything.
+# Every target installs what it needs first, idempotently (a fresh machine has only Python,
+# Node/npm and the database services).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+VENDOR := datapolis/web/static/vendor/.stamp
+B ?=
+
+.PHONY: install assets browser run test lint typecheck pytest bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR): node_modules/.package-lock.json $(INSTALLED)
+	$(BIN)/python -m datapolis.web.assets
+	touch $@
+
+assets: $(VENDOR)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); CJK fonts so pages render.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+run: install assets
+	$(BIN)/datapolis db upgrade
+	$(BIN)/datapolis demo build --if-absent
+	$(BIN)/datapolis serve
+
+lint: install
+	$(BIN)/ruff check datapolis tests bench
+
+typecheck: install
+	$(BIN)/mypy datapolis
+
+pytest: install assets browser
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install assets
+	@set -e; for f in $(if $(B),bench/$(B).py,$(sort $(wildcard bench/[a-z]*.py))); do \
+		echo "== $$f"; $(BIN)/python $$f; done
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

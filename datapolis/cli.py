@@ -1,0 +1,157 @@
+"""The `datapolis` command. Each slice contributes a Typer sub-app; this module assembles them.
+
+Every user error is one red line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from datapolis import __version__
+from datapolis.config import ENV_PREFIX, Settings, get_settings
+from datapolis.errors import ConfigError, UserError
+
+app = typer.Typer(
+    name="datapolis",
+    help="Datapolis: the integrated public-data platform (一体化大数据平台).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the Datapolis version."""
+    console.print(__version__)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every setting with its current value and help text."""
+    settings = get_settings()
+    table = Table("environment variable", "value", "help", title="Datapolis settings")
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "•••• (set)" if name == "secret_key" and value else repr(value)
+        table.add_row(ENV_PREFIX + name.upper(), shown, field.description or "")
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the registry tables to the latest schema."""
+    from datapolis.registry import migrate
+    from datapolis.registry.db import open_registry
+
+    settings = get_settings()
+    registry = open_registry(settings.registry_url)
+    try:
+        before = migrate.current_revision(registry)
+        migrate.upgrade(registry, revision)
+        after = migrate.current_revision(registry)
+    finally:
+        registry.close()
+    if before == after:
+        console.print(f"registry already at [bold]{after}[/]")
+    else:
+        console.print(f"registry migrated {before or '(empty)'} → [bold]{after}[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the registry's migration revision and whether it is the latest."""
+    from datapolis.registry import migrate
+    from datapolis.registry.db import open_registry
+
+    registry = open_registry(get_settings().registry_url)
+    try:
+        current, head = migrate.current_revision(registry), migrate.head_revision()
+    finally:
+        registry.close()
+    state = "up to date" if current == head else f"behind (latest is {head})"
+    console.print(f"registry at {current or '(empty)'}: {state}")
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use; stop the other server or pass "
+                    f"--port (or set {ENV_PREFIX}PORT)"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default: settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: settings)")] = None,
+) -> None:
+    """Serve the web UI and API (and own the warehouse file while running)."""
+    import uvicorn
+
+    from datapolis.registry import migrate
+    from datapolis.registry.db import open_registry
+    from datapolis.web.app import create_app
+
+    settings = get_settings()
+    settings.check_secure()
+    host, port = host or settings.host, port or settings.port
+    ensure_port_free(host, port)
+    registry = open_registry(settings.registry_url)
+    current, head = migrate.current_revision(registry), migrate.head_revision()
+    if current != head:
+        registry.close()
+        raise ConfigError(
+            f"registry is at {current or '(empty)'}, latest is {head}: run `datapolis db upgrade`"
+        )
+    web_app = create_app(settings, registry)
+    _print_demo_logins(settings, registry)
+    console.print(f"Datapolis {__version__} serving on [bold]http://{host}:{port}[/]")
+    uvicorn.run(web_app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _print_demo_logins(settings: Settings, registry: object) -> None:
+    """In dev mode with the demo city present, show who can log in."""
+    if settings.env != "dev":
+        return
+    from datapolis.demo.logins import demo_logins
+
+    logins = demo_logins(registry)  # type: ignore[arg-type]
+    if not logins:
+        return
+    table = Table("username", "password", "role", "organisation", title="Demo logins")
+    for login in logins:
+        table.add_row(login.username, login.password, login.role, login.org_name)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

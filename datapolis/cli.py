@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from datapolis import __version__
-from datapolis.config import ENV_PREFIX, Settings, get_settings
+from sqlalchemy.engine import make_url
+
+from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.errors import ConfigError, UserError
 
 app = typer.Typer(
@@ -44,7 +46,11 @@ def show_settings() -> None:
     table = Table("environment variable", "value", "help", title="Datapolis settings")
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
-        shown = "•••• (set)" if name == "secret_key" and value else repr(value)
+        shown = repr(value)
+        if name == "secret_key":
+            shown = "(built-in dev key)" if value == DEV_SECRET_KEY else "•••• (set)"
+        elif name == "database_url" and value:
+            shown = make_url(value).render_as_string(hide_password=True)
         table.add_row(ENV_PREFIX + name.upper(), shown, field.description or "")
     console.print(table)
 
@@ -75,7 +81,7 @@ def db_current() -> None:
     from datapolis.registry import migrate
     from datapolis.registry.db import open_registry
 
-    registry = open_registry(get_settings().registry_url)
+    registry = open_registry(get_settings().registry_url, create=False)
     try:
         current, head = migrate.current_revision(registry), migrate.head_revision()
     finally:
@@ -114,7 +120,7 @@ def serve(
     settings.check_secure()
     host, port = host or settings.host, port or settings.port
     ensure_port_free(host, port)
-    registry = open_registry(settings.registry_url)
+    registry = open_registry(settings.registry_url, create=False)
     current, head = migrate.current_revision(registry), migrate.head_revision()
     if current != head:
         registry.close()

@@ -26,13 +26,15 @@ class Settings(BaseSettings):
     )
 
     env: Literal["dev", "test", "prod"] = Field(
-        "dev", description="Run mode. Only `dev` and `test` accept the built-in secret key."
+        "dev", description="Run mode: `dev`, `test` or `prod`. Only `dev` accepts the built-in "
+        "secret key and plain-HTTP cookies."
     )
     home: Path = Field(
         Path("var"), description="Directory for generated state: registry, warehouse, demo data."
     )
     database_url: str = Field(
         "",
+        repr=False,  # may hold a password; keep it out of logs
         description="Registry database URL (SQLAlchemy). Empty means the SQLite file "
         "`<home>/registry.sqlite`; use postgresql+psycopg2://... in production.",
     )
@@ -41,6 +43,7 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         DEV_SECRET_KEY,
+        repr=False,
         description="Key for signing and CSRF tokens. Must be set (32+ chars) outside dev.",
     )
     host: str = Field("127.0.0.1", description="Address `datapolis serve` listens on.")
@@ -88,11 +91,12 @@ class Settings(BaseSettings):
         return self.env != "dev" if self.secure_cookies is None else self.secure_cookies
 
     def check_secure(self) -> None:
-        """Refuse to serve outside dev/test with the built-in secret key."""
-        if self.env == "prod" and self.secret_key == DEV_SECRET_KEY:
+        """Refuse to start outside dev mode with the built-in secret key."""
+        if self.env != "dev" and self.secret_key == DEV_SECRET_KEY:
             raise ConfigError(
-                "DATAPOLIS_SECRET_KEY is the built-in development key; "
-                "set a random secret of 32+ characters before running with DATAPOLIS_ENV=prod"
+                f"DATAPOLIS_SECRET_KEY is the built-in development key, refused in "
+                f"{self.env} mode; set a random secret of 32+ characters "
+                f"(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
 
 

@@ -30,6 +30,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct-horse-battery"
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnop"
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +87,7 @@ def sqlite_registry(tmp_path: Path) -> Iterator[Registry]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(env="test", home=tmp_path / "var")
+    return Settings(env="test", home=tmp_path / "var", secret_key=TEST_SECRET_KEY)
 
 
 @dataclass

@@ -43,14 +43,20 @@ def _enable_sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def open_registry(url: str, *, check: bool = True) -> Registry:
-    """Create the engine for `url`; with `check`, connect once so a bad URL fails here."""
+def open_registry(url: str, *, check: bool = True, create: bool = True) -> Registry:
+    """Create the engine for `url`; with `check`, connect once so a bad URL fails here.
+
+    Without `create`, a SQLite file that does not exist yet is an error instead of a new file.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(f"registry database URL is not a valid SQLAlchemy URL: {url!r}") from None
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        if not create and not path.exists():
+            raise ConfigError(f"registry {path} does not exist yet: run `datapolis db upgrade`")
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(parsed, pool_pre_ping=True)
     except Exception as exc:  # unknown driver names surface here

@@ -13,10 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from datapolis import __version__
 from sqlalchemy.engine import make_url
 
+from datapolis import __version__
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.errors import ConfigError, UserError
 

@@ -51,4 +51,4 @@ def test_default_secret_refused_outside_dev() -> None:
 def test_short_secret_refused() -> None:
     with pytest.raises(ConfigError, match="DATAPOLIS_SECRET_KEY"):
         load_settings(secret_key="short")
-    assert DEV_SECRET_KEY not in repr(Settings())  # noqa: S105 - checks it's never echoed
+    assert DEV_SECRET_KEY not in repr(Settings())

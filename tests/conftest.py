@@ -23,7 +23,6 @@ from datapolis.orgs import service
 from datapolis.orgs.models import Organisation, OrgKind, Role, User
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
-from datapolis.web.app import create_app
 
 PG_ADMIN_URL = os.environ.get(
     "DATAPOLIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -142,6 +141,8 @@ def make_users(session: Session, city: City) -> dict[Role, User]:
 
 @pytest.fixture
 def app(settings: Settings, sqlite_registry: Registry) -> FastAPI:
+    from datapolis.web.app import create_app
+
     with sqlite_registry.session() as session:
         make_users(session, make_city(session))
     return create_app(settings, sqlite_registry)

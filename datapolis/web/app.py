@@ -13,7 +13,8 @@ from datapolis.config import Settings, get_settings
 from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.registry.db import Registry, open_registry
-from datapolis.web import errors, i18n, pages, system
+from datapolis.web import charts, errors, i18n, pages, system
+from datapolis.web.headers import install_security_headers
 from datapolis.web.nav import NavItem
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -26,9 +27,8 @@ NAV: list[NavItem] = [*pages.NAV, *orgs_pages.NAV]
 
 def template_dirs() -> list[Path]:
     """web/templates first (base.html), then every slice's own templates/ folder."""
-    return [PACKAGE / "web" / "templates"] + sorted(
-        p for p in PACKAGE.glob("*/templates") if p.parent.name != "web"
-    )
+    slices = sorted(p for p in PACKAGE.glob("*/templates") if p.parent.name != "web")
+    return [PACKAGE / "web" / "templates", *slices]
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -48,11 +48,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.nav = NAV
     templates = Jinja2Templates(directory=template_dirs())
     i18n.install(templates.env)
+    templates.env.globals["chart"] = charts.chart
     app.state.templates = templates
     app.state.page_context = lambda request: page_context(request, NAV)
 
     i18n.add_middleware(app, default_locale=settings.default_locale)
     errors.install(app)
+    install_security_headers(app)
     system.install_metrics(app)
     system.mount_static(app, STATIC_DIR)
     for router in ROUTERS:
@@ -67,6 +69,7 @@ def page_context(request: Request, nav: list[NavItem]) -> dict[str, Any]:
         "principal": principal,
         "nav": visible,
         "locale": i18n.current_locale(request),
+        "html_lang": i18n.html_lang(i18n.current_locale(request)),
         "locales": i18n.LOCALES,
         "csrf_token": principal.csrf_token if principal is not None else None,
         "version": __version__,

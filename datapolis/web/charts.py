@@ -1,0 +1,67 @@
+"""ECharts options built in Python and handed to the page as JSON (never inline script).
+
+A page puts `{{ chart("id", option) }}` in its template: that renders a `<div class="chart">`
+and a `<script type="application/json">` with the option; static/js/charts.js draws it. The
+option may hold only JSON values: no formatter functions (the CSP forbids eval).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+
+PALETTE = ["#1d5fb4", "#d4380d", "#13a8a8", "#faad14", "#722ed1", "#52c41a", "#eb2f96"]
+
+# Tooltips render on the canvas: HTML tooltips carry inline styles the CSP would block.
+_TOOLTIP = {"renderMode": "richText", "confine": True}
+
+
+def bar_chart(
+    categories: list[str], values: list[int], *, horizontal: bool = False
+) -> dict[str, Any]:
+    category_axis = {"type": "category", "data": categories, "axisTick": {"alignWithLabel": True}}
+    value_axis = {"type": "value", "minInterval": 1}
+    return {
+        "color": PALETTE,
+        "tooltip": {**_TOOLTIP, "trigger": "axis"},
+        "grid": {"left": 8, "right": 24, "top": 16, "bottom": 8, "containLabel": True},
+        "xAxis": value_axis if horizontal else category_axis,
+        "yAxis": {**category_axis, "inverse": True} if horizontal else value_axis,
+        "series": [{"type": "bar", "data": values, "barMaxWidth": 36}],
+    }
+
+
+def pie_chart(items: list[tuple[str, int]]) -> dict[str, Any]:
+    return {
+        "color": PALETTE,
+        "tooltip": {**_TOOLTIP, "trigger": "item"},
+        "legend": {"bottom": 0, "type": "scroll"},
+        "series": [
+            {
+                "type": "pie",
+                "radius": ["42%", "70%"],
+                "center": ["50%", "45%"],
+                "avoidLabelOverlap": True,
+                "label": {"formatter": "{b}: {c}"},
+                "data": [{"name": name, "value": value} for name, value in items],
+            }
+        ],
+    }
+
+
+def chart(element_id: str, option: dict[str, Any], label: str = "") -> Markup:
+    """The markup for one chart; `label` is its accessible name."""
+    data_id = f"{element_id}-option"
+    # json.dumps escapes neither `<` nor `&`: escape them so `</script>` cannot end the tag.
+    payload = (
+        json.dumps(option, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    return Markup(
+        '<div class="chart" id="{id}" data-chart="{data}" role="img" aria-label="{label}"></div>'
+        '<script type="application/json" id="{data}">{payload}</script>'
+    ).format(id=element_id, data=data_id, label=label, payload=Markup(payload))  # noqa: S704 - escaped above

@@ -42,7 +42,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent. With FastAPI's default ("request")
+# the client could receive a token, or follow a redirect, before its row is committed, and a
+# failed commit would follow a 200 already on the wire.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
@@ -121,7 +124,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
 
 
-class requires:  # noqa: N801 - reads as `Depends(requires(Permission.X))`
+class requires:  # lower-case on purpose: reads as `Depends(requires(Permission.X))`
     """Dependency: the caller is authenticated and holds `permission`."""
 
     def __init__(self, permission: Permission) -> None:

@@ -45,8 +45,7 @@ def create_organisation(
         raise UserError(
             f"division code {division_code!r} must have 6 (county) or 9 (street) digits"
         )
-    if kind is not OrgKind.CITY and parent is None:
-        raise UserError(f"a {kind.value} organisation needs a parent")
+    check_placement(kind=kind, division_code=division_code, parent=parent)
     if session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
         raise Conflict(f"organisation code {code!r} is already taken")
     org = Organisation(
@@ -58,6 +57,82 @@ def create_organisation(
         short_name=short_name,
     )
     session.add(org)
+    session.flush()
+    return org
+
+
+# Which kind of organisation may sit directly under which (GB/T 2260 levels; departments
+# belong to any level and may have sub-units of their own).
+_ALLOWED_PARENTS: dict[OrgKind, frozenset[OrgKind]] = {
+    OrgKind.CITY: frozenset(),
+    OrgKind.COUNTY: frozenset({OrgKind.CITY}),
+    OrgKind.STREET: frozenset({OrgKind.COUNTY}),
+    OrgKind.DEPARTMENT: frozenset(OrgKind),
+}
+
+
+def check_placement(*, kind: OrgKind, division_code: str, parent: Organisation | None) -> None:
+    """Refuse a tree the division codes contradict: a street must sit in its county, etc."""
+    if kind is OrgKind.CITY:
+        if parent is not None:
+            raise UserError("a city is the root of the tree and has no parent")
+        return
+    if parent is None:
+        raise UserError(f"a {kind.value} organisation needs a parent")
+    if parent.kind not in _ALLOWED_PARENTS[kind]:
+        raise UserError(f"a {kind.value} cannot be placed under a {parent.kind.value}")
+    if kind is OrgKind.STREET and len(division_code) != 9:
+        raise UserError(f"a street's division code has 9 digits, not {division_code!r}")
+    if kind is OrgKind.COUNTY and len(division_code) != 6:
+        raise UserError(f"a county's division code has 6 digits, not {division_code!r}")
+    # GB/T 2260: a county 3713xx lies in city 3713 00; a street 371302xxx in county 371302.
+    prefix = {OrgKind.COUNTY: 4, OrgKind.STREET: 6}.get(kind)
+    if prefix is not None and division_code[:prefix] != parent.division_code[:prefix]:
+        raise UserError(
+            f"division code {division_code!r} does not lie within "
+            f"{parent.name} ({parent.division_code})"
+        )
+
+
+def list_organisations(
+    session: Session, *, kind: OrgKind | None = None, parent: Organisation | None = None
+) -> list[Organisation]:
+    """Organisations in tree order (division code, then code); `parent` means direct children."""
+    query = select(Organisation).order_by(Organisation.division_code, Organisation.code)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    if parent is not None:
+        query = query.where(Organisation.parent_id == parent.id)
+    return list(session.scalars(query))
+
+
+def update_organisation(
+    session: Session,
+    *,
+    org: Organisation,
+    name: str | None = None,
+    short_name: str | None = None,
+    division_code: str | None = None,
+    parent: Organisation | None = None,
+) -> Organisation:
+    """Change the given fields; the code (the stable identifier) and kind never change."""
+    new_division = division_code if division_code is not None else org.division_code
+    if not DIVISION_CODE.match(new_division):
+        raise UserError(
+            f"division code {new_division!r} must have 6 (county) or 9 (street) digits"
+        )
+    new_parent = parent if parent is not None else org.parent
+    if parent is not None and parent.id in descendant_ids(session, org):
+        raise UserError(f"{parent.name} lies inside {org.name}; that would make a cycle")
+    check_placement(kind=org.kind, division_code=new_division, parent=new_parent)
+    if name is not None:
+        if not name.strip():
+            raise UserError("an organisation needs a name")
+        org.name = name.strip()
+    if short_name is not None:
+        org.short_name = short_name.strip() or None
+    org.division_code = new_division
+    org.parent = new_parent
     session.flush()
     return org
 
@@ -108,6 +183,54 @@ def create_user(
         password_hash=hash_password(password),
     )
     session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user
+
+
+def list_users(
+    session: Session,
+    *,
+    org_ids: set[int] | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> list[User]:
+    """Users by username; `org_ids` None means every organisation."""
+    query = select(User).order_by(func.lower(User.username))
+    if org_ids is not None:
+        query = query.where(User.org_id.in_(org_ids))
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    return list(session.scalars(query))
+
+
+def update_user(
+    session: Session,
+    *,
+    user: User,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Change the given fields; deactivating ends every session and token of the user."""
+    if display_name is not None:
+        if not display_name.strip() or len(display_name) > 100:
+            raise UserError("a display name has 1-100 characters")
+        user.display_name = display_name.strip()
+    if role is not None:
+        user.role = role
+    if is_active is not None:
+        user.is_active = is_active
+        if not is_active:
+            revoke_tokens(session, user=user)
     session.flush()
     return user
 
@@ -201,6 +324,9 @@ def revoke_token(session: Session, *, token: str) -> None:
 
 
 def revoke_tokens(session: Session, *, user: User | None = None, app: ApiApp | None = None) -> int:
+    if user is None and app is None:
+        # Without a target the query below would end every session on the platform.
+        raise ValueError("revoke_tokens needs a user or an app")
     query = select(AccessToken).where(AccessToken.revoked_at.is_(None))
     if user is not None:
         query = query.where(AccessToken.user_id == user.id)
@@ -246,6 +372,14 @@ def get_app(session: Session, app_key: str) -> ApiApp:
     if app is None:
         raise NotFound(f"no API app with key {app_key!r}")
     return app
+
+
+def list_apps(session: Session, *, org_ids: set[int] | None = None) -> list[ApiApp]:
+    """Apps, newest first; `org_ids` None means every organisation."""
+    query = select(ApiApp).order_by(ApiApp.created_at.desc(), ApiApp.id.desc())
+    if org_ids is not None:
+        query = query.where(ApiApp.org_id.in_(org_ids))
+    return list(session.scalars(query))
 
 
 def authenticate_app(session: Session, *, app_key: str, secret: str) -> ApiApp | None:

@@ -146,7 +146,10 @@ def get_organisation(session: Session, code: str) -> Organisation:
 
 def descendant_ids(session: Session, org: Organisation) -> set[int]:
     """The organisation and everything below it (counties, streets, departments)."""
-    parents = dict(session.execute(select(Organisation.id, Organisation.parent_id)).tuples())
+    # One query for the whole table: the tree is small (hundreds of rows) and this avoids a
+    # recursive CTE that would read differently on SQLite and PostgreSQL.
+    rows = session.execute(select(Organisation.id, Organisation.parent_id))
+    parents = {child: parent for child, parent in rows}
     found = {org.id}
     changed = True
     while changed:

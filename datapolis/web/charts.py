@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 PALETTE = ["#1d5fb4", "#d4380d", "#13a8a8", "#faad14", "#722ed1", "#52c41a", "#eb2f96"]
 
+FONT = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", system-ui, sans-serif'
 # Tooltips render on the canvas: HTML tooltips carry inline styles the CSP would block.
 _TOOLTIP = {"renderMode": "richText", "confine": True}
 
@@ -25,6 +26,7 @@ def bar_chart(
     value_axis = {"type": "value", "minInterval": 1}
     return {
         "color": PALETTE,
+        "textStyle": {"fontFamily": FONT},
         "tooltip": {**_TOOLTIP, "trigger": "axis"},
         "grid": {"left": 8, "right": 24, "top": 16, "bottom": 8, "containLabel": True},
         "xAxis": value_axis if horizontal else category_axis,
@@ -34,8 +36,9 @@ def bar_chart(
 
 
 def pie_chart(items: list[tuple[str, int]]) -> dict[str, Any]:
-    return {
+    base = {
         "color": PALETTE,
+        "textStyle": {"fontFamily": FONT},
         "tooltip": {**_TOOLTIP, "trigger": "item"},
         "legend": {"bottom": 0, "type": "scroll"},
         "series": [
@@ -49,6 +52,9 @@ def pie_chart(items: list[tuple[str, int]]) -> dict[str, Any]:
             }
         ],
     }
+    # On a narrow chart the names would be cut off: show counts in the ring, names in the legend.
+    narrow = {"series": [{"label": {"position": "inside", "formatter": "{c}", "color": "#fff"}}]}
+    return {"baseOption": base, "media": [{"query": {"maxWidth": 480}, "option": narrow}]}
 
 
 def chart(element_id: str, option: dict[str, Any], label: str = "") -> Markup:

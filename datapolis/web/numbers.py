@@ -29,12 +29,9 @@ class KeyNumbers:
 
 def key_numbers(session: Session) -> KeyNumbers:
     by_kind = select(Organisation.kind, func.count()).group_by(Organisation.kind)
-    orgs = dict(session.execute(by_kind).tuples().all())
-    users = dict(
-        session.execute(
-            select(User.role, func.count()).where(User.is_active.is_(True)).group_by(User.role)
-        ).tuples().all()
-    )
+    orgs = {kind: count for kind, count in session.execute(by_kind)}
+    by_role = select(User.role, func.count()).where(User.is_active.is_(True)).group_by(User.role)
+    users = {role: count for role, count in session.execute(by_role)}
     apps = session.scalar(
         select(func.count()).select_from(ApiApp).where(ApiApp.revoked_at.is_(None))
     )
@@ -46,7 +43,7 @@ def key_numbers(session: Session) -> KeyNumbers:
         .where(Organisation.kind == OrgKind.DEPARTMENT)
         .group_by(parent.c.id, parent.c.name)
         .order_by(func.count().desc(), parent.c.name)
-    ).tuples().all()
+    )
     return KeyNumbers(
         orgs_by_kind={kind: orgs.get(kind, 0) for kind in OrgKind},
         users_by_role={role: users.get(role, 0) for role in Role},

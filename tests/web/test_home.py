@@ -54,7 +54,8 @@ def test_home_shows_the_key_numbers(client: TestClient) -> None:
     assert departments["yAxis"]["data"] == ["临沂市", "兰山区"]  # type: ignore[index]
     assert departments["series"][0]["data"] == [2, 1]  # type: ignore[index]
     users = _chart_option(page.text, "users-chart")
-    names = [item["name"] for item in users["series"][0]["data"]]  # type: ignore[index]
+    series = users["baseOption"]["series"][0]  # type: ignore[index]
+    names = [item["name"] for item in series["data"]]
     assert names == ["平台管理员", "单位管理员", "单位用户", "审计员"]
     assert '<script src="/static/vendor/echarts.min.js' in page.text
 

@@ -16,8 +16,11 @@
         return;
       }
       var chart = echarts.init(element, null, { renderer: "canvas" });
+      // Marked ready once drawn and animated, so tests and screenshots see the final chart.
+      chart.on("finished", function () {
+        element.dataset.chartReady = "true";
+      });
       chart.setOption(JSON.parse(source.textContent));
-      element.dataset.chartReady = "true";
     });
   }
 

@@ -7,7 +7,6 @@ A browser asking for a page it may not see without logging in gets the login for
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request, status
@@ -17,8 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from datapolis.errors import UserError
-from datapolis.orgs.deps import Principal
-from datapolis.orgs.models import User
+from datapolis.orgs.deps import Principal, resolve_principal
 from datapolis.registry.db import Registry
 from datapolis.web import i18n
 from datapolis.web.login import render_login
@@ -52,34 +50,33 @@ def is_htmx_partial(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true" and "HX-Boosted" not in request.headers
 
 
-def _refresh_principal(request: Request) -> None:
-    """Reload the caller's user and organisation for the page chrome.
+def _expired(principal: Principal) -> bool:
+    objects = [principal.org] if principal.user is None else [principal.org, principal.user]
+    return any(inspect(obj).expired_attributes for obj in objects)
 
-    The request's registry session rolled back on the error, leaving them expired and detached;
-    without a reload the header could not show the menu and the user's name.
+
+def _principal_for_chrome(request: Request) -> None:
+    """Know the caller on error pages too, so the header keeps the menu and the user's name.
+
+    Unmatched paths never resolved the caller, and a route's error rolled its registry session
+    back, leaving the user and organisation expired; either way, resolve again.
     """
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None or principal.user is None:
-        request.state.principal = None if principal is None else principal
+    known = "principal" in request.scope.get("state", {})
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if known and (cached is None or not _expired(cached)):
         return
-    user_state = inspect(principal.user)
-    if not user_state.expired_attributes and not inspect(principal.org).expired_attributes:
-        return
+    if known:
+        del request.state.principal
     registry: Registry = request.app.state.registry
     try:
         with registry.session() as session:
-            user = session.get(User, user_state.identity[0] if user_state.identity else None)
-            org = user.org if user is not None else None
+            resolve_principal(request, session)
     except SQLAlchemyError:
-        user = org = None
-    if user is None or org is None:
         request.state.principal = None
-    else:
-        request.state.principal = replace(principal, user=user, org=org)
 
 
 def error_page(request: Request, status_code: int, message: str | None = None) -> HTMLResponse:
-    _refresh_principal(request)
+    _principal_for_chrome(request)
     title = i18n.gettext(request, TITLES.get(status_code, TITLES[400]))
     return render(
         request,

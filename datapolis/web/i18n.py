@@ -138,8 +138,10 @@ class LocaleMiddleware:
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Language", html_lang(code))
-                headers.add_vary_header("Cookie")
+                # Only pages change with the language; static files and JSON stay cacheable.
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Language", html_lang(code))
+                    headers.add_vary_header("Cookie")
             await send(message)
 
         await self.app(scope, receive, send_with_language)

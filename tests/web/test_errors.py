@@ -64,6 +64,12 @@ def test_not_found_page_and_json(client: TestClient) -> None:
     page = client.get("/no/such/page", headers=HTML)
     assert page.status_code == 404
     assert "页面不存在" in page.text
+    assert "退出登录" not in page.text  # nobody is signed in
+    login(client, "org_user")
+    signed_in = client.get("/no/such/page", headers=HTML)
+    assert signed_in.status_code == 404
+    assert "退出登录" in signed_in.text  # the header still shows the user menu and the menu
+    assert 'class="main-nav"' in signed_in.text
     api = client.get("/api/v1/no-such-thing", headers=HTML)
     assert api.status_code == 404
     assert api.json() == {"detail": "Not Found"}

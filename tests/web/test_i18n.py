@@ -17,6 +17,8 @@ def test_pages_are_chinese_by_default(client: TestClient) -> None:
     assert "临沂市一体化大数据平台" in page.text
     assert "用户名" in page.text
     assert page.headers["content-language"] == "zh-Hans-CN"
+    assert "cookie" in page.headers["vary"].lower()
+    assert "content-language" not in client.get("/static/css/app.css").headers
 
 
 def test_switching_to_english_changes_the_page_text(client: TestClient) -> None:

@@ -7,6 +7,7 @@ systems can be linked back to the same `person_key` when scoring later features.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -88,6 +89,7 @@ class Population:
     addr_road: pa.Array
     addr_number: pa.Array
     addr_unit: pa.Array
+    addr_floor: Ints  # floor of the flat, 0 for houses
     addr_full: pa.Array
 
     @property
@@ -286,7 +288,7 @@ def generate(city: City, people: int, seed: int) -> Population:
 
 
 def _addresses(rng: np.random.Generator, geo: Geography, street: Ints,
-               community: Ints) -> dict[str, pa.Array]:
+               community: Ints) -> dict[str, Any]:
     h = len(street)
     town = geo.street_is_town[street]
     road_idx = geo.street_roads[street, rng.integers(0, 4, h)]
@@ -298,6 +300,7 @@ def _addresses(rng: np.random.Generator, geo: Geography, street: Ints,
     unit = cat(take(geo.community_estate, community), num(rng.integers(1, 31, h)), "号楼",
                num(rng.integers(1, 5, h)), "单元", num(floor * 100 + rng.integers(1, 5, h)), "室")
     unit = where(in_estate, unit, pa.nulls(h, pa.string()))
+    floor = np.where(in_estate, floor, 0)
     county = take(geo.county_name, geo.street_county[street])
     place = cat("山东省临沂市", county, take(geo.street_name, street),
                 take(geo.community_name, community))
@@ -305,4 +308,4 @@ def _addresses(rng: np.random.Generator, geo: Geography, street: Ints,
                  cat(place, road, number, "号", pc.fill_null(unit, "")))
     code = cat(take(geo.street_code, street), num(rank_within(street) + 1, 7))
     return {"addr_code": code, "addr_road": road, "addr_number": cat(number, "号"),
-            "addr_unit": unit, "addr_full": full}
+            "addr_unit": unit, "addr_floor": floor, "addr_full": full}

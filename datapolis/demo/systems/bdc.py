@@ -89,9 +89,9 @@ def build(ctx: Context) -> Output:
     unit_no = cat(take(geo.county_code, county), pc.utf8_slice_codeunits(
         take(geo.street_code, street), 6, 9), "001", "GB", num(parcel % 100_000, 5), "F",
         num(rank_within(street) % 100_000_000 + 1, 8))
-    floors = np.where(pop.addr_unit.take(pa.array(located)).is_null().to_numpy(
-        zero_copy_only=False), rng.integers(1, 4, n), rng.integers(6, 34, n))
-    floor = np.minimum(rng.integers(1, 34, n), floors)
+    home_floor = pop.addr_floor[located]
+    floor = np.where(home_floor > 0, home_floor, rng.integers(1, 4, n))
+    floors = np.where(home_floor > 0, np.maximum(home_floor, rng.integers(6, 34, n)), floor)
     area = np.round(np.where(use == 2, rng.uniform(12, 40, n), rng.uniform(55, 180, n)), 2)
     kind = np.where(town[located], 3, weighted(rng, n, (80, 12, 8, 0)))
     units = conform(UNITS, {

@@ -14,6 +14,7 @@ from datapolis.demo.schema import Table, col, conform
 from datapolis.demo.systems import Context, Output
 from datapolis.demo.vec import (
     AS_OF_DAY,
+    cat,
     date_text,
     num,
     random_days,
@@ -111,8 +112,11 @@ def build(ctx: Context) -> Output:
     wed = pop.birth + (365 * rng.integers(20, 30, n)).astype("timedelta64[D]")
     moved_in = np.minimum(np.where(pop.role == SPOUSE, wed, pop.birth), AS_OF_DAY)
     registered = timestamps(random_times(rng, moved_in))
-    used_name = where(rng.random(n) < 0.02, take(pop.name, rng.permutation(n)),
-                      pa.nulls(n, pa.string()))
+    # A former name: same surname, the given name of someone of the same sex.
+    same_sex = np.where(male, np.flatnonzero(male)[rng.integers(0, max(male.sum(), 1), n)],
+                        np.flatnonzero(~male)[rng.integers(0, max((~male).sum(), 1), n)])
+    former = cat(pop.surname, pc.utf8_slice_codeunits(take(pop.name, same_sex), 1, None))
+    used_name = where(rng.random(n) < 0.02, former, pa.nulls(n, pa.string()))
     persons = conform(PERSONS, {
         "ryid": person + 1, "gmsfhm": pop.id_number, "xm": pop.name, "cym": used_name,
         "xb": num(pop.sex), "mz": pop.ethnicity, "csrq": pa.array(pop.birth, pa.date32()),
@@ -125,7 +129,8 @@ def build(ctx: Context) -> Output:
     persons = dirt.apply(ctx.rng(SYSTEM, "czrk"), PERSONS, persons, ctx.rates, out.log)
 
     head = pop.hh_head
-    founded = moved_in[head]
+    founded = np.minimum(pop.birth[head] + (365 * rng.integers(20, 30, h)).astype(
+        "timedelta64[D]"), AS_OF_DAY)
     collective = (pop.hh_size == 1) & (rng.random(h) < 0.1)
     households = conform(HOUSEHOLDS, {
         "hh": pop.hh_no, "hb": where(collective, pa.scalar("2"), pa.scalar("1")),

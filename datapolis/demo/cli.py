@@ -1,0 +1,126 @@
+"""`datapolis demo ...`: build and inspect the demo city."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from datapolis.config import get_settings
+from datapolis.demo.build import build_demo
+from datapolis.demo.manifest import MANIFEST, Manifest
+from datapolis.errors import UserError
+
+app = typer.Typer(
+    help="The demo city: a synthetic Linyi (临沂市) whose departments run real databases.",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+class _RowsColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed or 0.0
+        total = int(task.total or 0)
+        return Text(f"{int(task.completed):,}/{total:,} rows  {speed:,.0f} rows/s",
+                    style="progress.data.speed")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _parse_urls(values: list[str]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for value in values:
+        system, sep, url = value.partition("=")
+        if not sep or not system or not url:
+            raise UserError(f"--source-url wants SYSTEM=URL, got {value!r}")
+        urls[system.strip()] = url.strip()
+    return urls
+
+
+@app.command()
+def build(
+    people: Annotated[int | None, typer.Option(
+        help="Number of persons [default: DATAPOLIS_DEMO_PEOPLE].")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed; one seed always builds the same city [default: DATAPOLIS_DEMO_SEED]."
+    )] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output directory [default: <DATAPOLIS_HOME>/demo].")] = None,
+    replace: Annotated[bool, typer.Option(help="Rebuild over an existing demo.")] = False,
+    if_absent: Annotated[bool, typer.Option(
+        help="Do nothing (and succeed) when a demo already exists.")] = False,
+    source_url: Annotated[list[str] | None, typer.Option(
+        help="Put a system into a database instead of SQLite: SYSTEM=URL (repeatable), e.g. "
+        "gaj_hjxt=postgresql://postgres@127.0.0.1/gaj")] = None,
+) -> None:
+    """Build the department systems, the GBK files and the truth of the demo city."""
+    try:
+        settings = get_settings()
+        out_dir = out or settings.demo_dir
+        if if_absent and (out_dir / MANIFEST).is_file():
+            console.print(f"A demo already exists at {out_dir}; nothing to do.")
+            return
+        urls = _parse_urls(source_url or [])
+        columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("generating", total=None)
+
+            def progress(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            manifest = build_demo(out_dir=out_dir, people=people or settings.demo_people,
+                                  seed=settings.demo_seed if seed is None else seed,
+                                  source_urls=urls, progress=progress, replace=replace)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; the demo was not written", 130) from None
+    rate = manifest.rows / manifest.build_seconds if manifest.build_seconds else 0.0
+    console.print(f"Built the demo city at [bold]{out_dir}[/bold]: {manifest.people:,} persons, "
+                  f"{manifest.rows:,} rows in {manifest.build_seconds:.1f} s "
+                  f"({rate:,.0f} rows/s).")
+
+
+@app.command()
+def info(
+    out: Annotated[Path | None, typer.Option(
+        help="Demo directory [default: <DATAPOLIS_HOME>/demo].")] = None,
+) -> None:
+    """Show what the demo holds: systems, where they live, tables and row counts."""
+    try:
+        out_dir = out or get_settings().demo_dir
+        manifest = Manifest.load(out_dir)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Demo city at [bold]{out_dir}[/bold]: seed {manifest.seed}, "
+                  f"{manifest.people:,} persons, as of {manifest.as_of}, built "
+                  f"{manifest.built_at} in {manifest.build_seconds:.1f} s")
+    table = Table("system", "title", "department", "storage", "location", "table", "rows")
+    for system in manifest.systems:
+        for i, (name, rows) in enumerate(system.tables.items()):
+            first = i == 0
+            table.add_row(system.name if first else "", system.title if first else "",
+                          system.department if first else "", system.storage if first else "",
+                          system.url if first else "", name, f"{rows:,}")
+    table.add_row("total", "", "", "", "", "", f"{manifest.rows:,}", style="bold")
+    console.print(table)
+    truth = ", ".join(f"{k} {v:,}" for k, v in manifest.truth.items())
+    console.print(f"Truth (Parquet under truth/): {truth}")

@@ -19,6 +19,7 @@ from datapolis.errors import UserError
 from datapolis.orgs.deps import Principal, resolve_principal
 from datapolis.registry.db import Registry
 from datapolis.web import i18n
+from datapolis.web.headers import security_headers
 from datapolis.web.login import render_login
 from datapolis.web.render import render
 from datapolis.web.urls import local_path
@@ -138,13 +139,18 @@ async def user_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response: Response
     if not wants_html(request):
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
-    try:
-        return error_page(request, 500, i18n.gettext(request, GENERIC_500))
-    except Exception:  # the page itself failed (a broken template, the registry down)
-        log.exception("cannot render the error page")
-        return PlainTextResponse("Internal Server Error", status_code=500)
+        response = JSONResponse({"detail": "internal server error"}, status_code=500)
+    else:
+        try:
+            response = error_page(request, 500, i18n.gettext(request, GENERIC_500))
+        except Exception:  # the page itself failed (a broken template, the registry down)
+            log.exception("cannot render the error page")
+            response = PlainTextResponse("Internal Server Error", status_code=500)
+    # This answer is sent outside the middleware stack: add the security headers here.
+    response.headers.update(security_headers())
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -113,5 +113,8 @@ def test_server_errors_are_logged_and_shown_without_details(
     assert "Traceback" not in page.text
     assert api.status_code == 500
     assert api.json() == {"detail": "internal server error"}
+    for response in (page, api):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
     assert any("/test/crash" in record.getMessage() for record in caplog.records)
     assert any(record.exc_info for record in caplog.records)

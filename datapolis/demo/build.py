@@ -7,6 +7,7 @@ MariaDB targets are dropped again on failure.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
@@ -115,10 +116,8 @@ def build_demo(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         for name, target in targets.items():
-            try:
+            with contextlib.suppress(Exception):  # the original error matters more
                 sinks.drop(target, systems[name].tables)
-            except Exception:  # noqa: S110 - the original error matters more than cleanup's
-                pass
         raise
 
 

@@ -179,7 +179,8 @@ class _PlannedUser:
 def _planned_users(city: City) -> list[_PlannedUser]:
     bureau = city.departments[0]
     users = [
-        _PlannedUser("admin", Role.PLATFORM_ADMIN, bureau.code(city.code), bureau.name, "平台管理员"),
+        _PlannedUser("admin", Role.PLATFORM_ADMIN, bureau.code(city.code), bureau.name,
+                     "平台管理员"),
         _PlannedUser("auditor", Role.AUDITOR, bureau.code(city.code), bureau.name, "安全审计员"),
     ]
     for dept in city.departments:

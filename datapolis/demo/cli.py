@@ -75,7 +75,7 @@ def build(
         settings = get_settings()
         out_dir = out or settings.demo_dir
         if if_absent and (out_dir / MANIFEST).is_file():
-            console.print(f"A demo already exists at {out_dir}; nothing to do.")
+            console.print(f"A demo already exists at {out_dir}; nothing to do.", soft_wrap=True)
             return
         urls = _parse_urls(source_url or [])
         columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
@@ -96,7 +96,7 @@ def build(
     rate = manifest.rows / manifest.build_seconds if manifest.build_seconds else 0.0
     console.print(f"Built the demo city at [bold]{out_dir}[/bold]: {manifest.people:,} persons, "
                   f"{manifest.rows:,} rows in {manifest.build_seconds:.1f} s "
-                  f"({rate:,.0f} rows/s).")
+                  f"({rate:,.0f} rows/s).", soft_wrap=True)
 
 
 @app.command()
@@ -112,7 +112,7 @@ def info(
         raise _fail(str(exc)) from None
     console.print(f"Demo city at [bold]{out_dir}[/bold]: seed {manifest.seed}, "
                   f"{manifest.people:,} persons, as of {manifest.as_of}, built "
-                  f"{manifest.built_at} in {manifest.build_seconds:.1f} s")
+                  f"{manifest.built_at} in {manifest.build_seconds:.1f} s", soft_wrap=True)
     table = Table("system", "title", "department", "storage", "location", "table", "rows")
     for system in manifest.systems:
         for i, (name, rows) in enumerate(system.tables.items()):
@@ -123,4 +123,4 @@ def info(
     table.add_row("total", "", "", "", "", "", f"{manifest.rows:,}", style="bold")
     console.print(table)
     truth = ", ".join(f"{k} {v:,}" for k, v in manifest.truth.items())
-    console.print(f"Truth (Parquet under truth/): {truth}")
+    console.print(f"Truth (Parquet under truth/): {truth}", soft_wrap=True)

@@ -145,9 +145,9 @@ def _eligible(kind: Dirt, column: Column, values: pa.Array, conflicts: Conflicts
     elif kind is Dirt.DATE_FORMAT:
         ok &= pc.match_substring_regex(pc.fill_null(values, ""),
                                        r"^\d{4}-\d{2}-\d{2}$").to_numpy(zero_copy_only=False)
-    elif kind is Dirt.CONFLICT and not (conflicts and column.name in conflicts):
-        if not (pa.types.is_date(values.type) or pa.types.is_string(values.type)):
-            return np.zeros(len(values), dtype=bool)
+    elif (kind is Dirt.CONFLICT and not (conflicts and column.name in conflicts)
+          and not (pa.types.is_date(values.type) or pa.types.is_string(values.type))):
+        return np.zeros(len(values), dtype=bool)
     return np.asarray(ok, dtype=bool)
 
 
@@ -186,10 +186,10 @@ def _transform(rng: np.random.Generator, kind: Dirt, column: Column, clean: pa.A
 
 
 def _days(values: pa.Array) -> np.ndarray:
-    if pa.types.is_date(values.type):
-        return values.to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    stamps = pc.strptime(values, format="%Y-%m-%d", unit="s")
-    return stamps.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    if not pa.types.is_date(values.type):
+        values = pc.strptime(values, format="%Y-%m-%d", unit="s")
+    days: np.ndarray = np.asarray(values.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    return days
 
 
 def _shift_dates(rng: np.random.Generator, clean: pa.Array) -> pa.Array:

@@ -90,7 +90,7 @@ def generate(city: City, pop: Population, seed: int) -> Enterprises:
                    where(style < 8, cat("临沂市", county_name), strings(["山东"] * n)))
     type_names = [t for t, _ in ENTERPRISE_TYPES]
     suffix = np.full(n, "有限公司", dtype=object)
-    suffix[np.isin(kind, [type_names.index("股份有限公司（非上市、自然人投资或控股）")])] = "股份有限公司"
+    suffix[kind == type_names.index("股份有限公司（非上市、自然人投资或控股）")] = "股份有限公司"
     suffix[kind == type_names.index("普通合伙企业")] = "中心（普通合伙）"
     solo = kind == type_names.index("个人独资企业")
     suffix[solo] = "经营部"

@@ -212,7 +212,8 @@ def generate(city: City, people: int, seed: int) -> Population:
     head_male = rng.random(h) < 0.76
     ha = head_age[household]
     age = ha.copy()
-    age[role == SPOUSE] += np.rint(rng.normal(-1.5, 3, int((role == SPOUSE).sum()))).astype(np.int64)
+    spouses = role == SPOUSE
+    age[spouses] += np.rint(rng.normal(-1.5, 3, int(spouses.sum()))).astype(np.int64)
     kids = role == CHILD
     age[kids] = ha[kids] - rng.integers(23, 36, int(kids.sum())) - 2 * np.maximum(pos[kids] - 2, 0)
     par = role == PARENT

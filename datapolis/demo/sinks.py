@@ -44,11 +44,21 @@ class Target:
         return _parse(self.url).render_as_string(hide_password=True)
 
 
+# Bulk loading needs these drivers (COPY through psycopg2, multi-row INSERT through PyMySQL),
+# so bare URLs get them rather than SQLAlchemy's defaults.
+_DRIVERS = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql",
+            "mariadb": "mariadb+pymysql"}
+
+
 def _parse(url: str) -> URL:
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise UserError(f"not a valid database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend in _DRIVERS and parsed.drivername != _DRIVERS[backend]:
+        parsed = parsed.set(drivername=_DRIVERS[backend])
+    return parsed
 
 
 def sqlite_file(root: Path, system: str) -> Path:
@@ -167,7 +177,7 @@ def _load_sqlite(conn: sqlite3.Connection, tables: Sequence[tuple[Table, pa.Tabl
             for statement in ddl(spec, "sqlite"):
                 conn.execute(statement)
             marks = ",".join("?" * len(spec.columns))
-            insert = f"INSERT INTO {spec.name} VALUES ({marks})"
+            insert = f"INSERT INTO {spec.name} VALUES ({marks})"  # noqa: S608 - our own names
             for chunk in _chunks(_public(spec, data)):
                 conn.executemany(insert, _python_rows(chunk))
                 on_rows(spec.name, chunk.num_rows)
@@ -199,7 +209,7 @@ def _load_mysql(raw: Any, tables: Sequence[tuple[Table, pa.Table]], on_rows: OnR
         names = ", ".join(f"`{c.name}`" for c in spec.columns)
         marks = ", ".join(["%s"] * len(spec.columns))
         # PyMySQL turns executemany on INSERT ... VALUES into multi-row INSERT statements.
-        insert = f"INSERT INTO `{spec.name}` ({names}) VALUES ({marks})"
+        insert = f"INSERT INTO `{spec.name}` ({names}) VALUES ({marks})"  # noqa: S608
         for chunk in _chunks(_public(spec, data)):
             cursor.executemany(insert, list(_python_rows(chunk)))
             on_rows(spec.name, chunk.num_rows)

@@ -27,7 +27,8 @@ def rng_for(seed: int, *names: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def weighted(rng: np.random.Generator, n: int, weights: Sequence[float]) -> Ints:
+def weighted(rng: np.random.Generator, n: int,
+             weights: Sequence[float] | npt.NDArray[np.float64]) -> Ints:
     p = np.asarray(weights, dtype=np.float64)
     return rng.choice(len(p), size=n, p=p / p.sum()).astype(np.int64)
 
@@ -117,7 +118,8 @@ def random_days(rng: np.random.Generator, n: int, start: str, end: str) -> Days:
 def random_times(rng: np.random.Generator, days: Days) -> npt.NDArray[np.datetime64]:
     """A working-hours moment (08:00-18:00) on each day."""
     seconds = rng.integers(8 * 3600, 18 * 3600, size=len(days)).astype("timedelta64[s]")
-    return days.astype("datetime64[s]") + seconds
+    moments: npt.NDArray[np.datetime64] = days.astype("datetime64[s]") + seconds
+    return moments
 
 
 def rank_within(groups: Ints) -> Ints:

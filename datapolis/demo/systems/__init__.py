@@ -7,54 +7,13 @@ enterprise, -1 for none) from which the linkage truth is written; they never rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from datapolis.demo.systems import bdc, gaj, jy, mzj, scjg, swjt, wgzx
+from datapolis.demo.systems.base import Context, Output, System
 
-import numpy as np
-import pyarrow as pa
-
-from datapolis.demo.dirt import DirtLog, DirtRates
-from datapolis.demo.enterprises import Enterprises
-from datapolis.demo.population import Population
-from datapolis.demo.schema import Table
-from datapolis.demo.vec import rng_for
-
-
-@dataclass(frozen=True)
-class Context:
-    pop: Population
-    ents: Enterprises
-    rates: DirtRates
-    seed: int
-
-    def rng(self, system: str, part: str) -> np.random.Generator:
-        return rng_for(self.seed, system, part)
-
-
-@dataclass
-class Output:
-    system: str
-    tables: list[tuple[Table, pa.Table]] = field(default_factory=list)  # loaded into a database
-    files: list[tuple[str, Table, pa.Table, bytes]] = field(default_factory=list)  # path, ...
-    log: DirtLog = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.log = DirtLog(self.system)
-
-
-@dataclass(frozen=True)
-class System:
-    name: str
-    title: str
-    department: str  # org code of the department that runs it
-    tables: tuple[Table, ...]
-    build: Callable[[Context], Output]
-    files_only: bool = False
+__all__ = ["Context", "Output", "System", "all_systems"]
 
 
 def all_systems() -> dict[str, System]:
-    from datapolis.demo.systems import bdc, gaj, jy, mzj, scjg, swjt, wgzx
-
     systems = [
         System("gaj_hjxt", "户籍管理系统", "371300_gaj", gaj.TABLES, gaj.build),
         System("scjg_qydj", "企业登记注册系统", "371300_scjgj", scjg.TABLES, scjg.build),

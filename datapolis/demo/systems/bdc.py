@@ -10,7 +10,7 @@ from datapolis.demo import dirt, ids
 from datapolis.demo.schema import DataKind as K
 from datapolis.demo.schema import Dirt as D
 from datapolis.demo.schema import Table, col, conform
-from datapolis.demo.systems import Context, Output
+from datapolis.demo.systems.base import Context, Output
 from datapolis.demo.vec import (
     cat,
     date_text,
@@ -118,8 +118,7 @@ def build(ctx: Context) -> Output:
     share_mode = mode[unit]
     share = np.where(share_mode == 2, np.where(second, "40%", "60%"),
                      np.where(share_mode == 1, "共同共有", "100%"))
-    how = np.select([share_mode == 0, share_mode == 1], [np.array("单独所有"), np.array("共同共有")],
-                    np.array("按份共有"))
+    how = np.array(["单独所有", "共同共有", "按份共有"])[share_mode]
 
     def other_addresses(g: np.random.Generator, k: int) -> pa.Array:
         return take(pop.addr_full, g.integers(0, h, k))

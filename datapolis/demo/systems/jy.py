@@ -9,7 +9,7 @@ from datapolis.demo import dirt
 from datapolis.demo.schema import DataKind as K
 from datapolis.demo.schema import Dirt as D
 from datapolis.demo.schema import Table, col, conform
-from datapolis.demo.systems import Context, Output
+from datapolis.demo.systems.base import Context, Output
 from datapolis.demo.vec import (
     AS_OF_DAY,
     Ints,

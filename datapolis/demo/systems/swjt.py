@@ -14,7 +14,7 @@ from datapolis.demo import dirt, ids
 from datapolis.demo.schema import DataKind as K
 from datapolis.demo.schema import Dirt as D
 from datapolis.demo.schema import Table, col, conform
-from datapolis.demo.systems import Context, Output
+from datapolis.demo.systems.base import Context, Output
 from datapolis.demo.vec import (
     cat,
     date_text,

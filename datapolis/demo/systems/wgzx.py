@@ -10,7 +10,7 @@ from datapolis.demo import dirt, ids
 from datapolis.demo.schema import DataKind as K
 from datapolis.demo.schema import Dirt as D
 from datapolis.demo.schema import Table, col, conform
-from datapolis.demo.systems import Context, Output
+from datapolis.demo.systems.base import Context, Output
 from datapolis.demo.vec import (
     cat,
     num,
@@ -67,7 +67,8 @@ STEPS = Table("sjlz", "事件流转记录", (
 TABLES = (GRIDS, EVENTS, STEPS)
 EVENTS_PER_PERSON = 0.05
 STATES = ("待分流", "已交办", "处置中", "待办结", "已办结")  # after reaching each step
-OPINIONS = ("请核实上报", "已交办责任单位处理", "已到场处置完毕", "已电话回访群众，表示满意", "准予办结")
+OPINIONS = ("请核实上报", "已交办责任单位处理", "已到场处置完毕", "已电话回访群众，表示满意",
+            "准予办结")
 
 
 def build(ctx: Context) -> Output:

@@ -38,8 +38,6 @@ from datapolis.orgs.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 Viewer = Annotated[Principal, Depends(requires(Permission.VIEW_PLATFORM))]
-OrgReader = Annotated[Principal, Depends(requires(Permission.READ_ORGS))]
-OrgManager = Annotated[Principal, Depends(requires(Permission.MANAGE_ORGS))]
 UserReader = Annotated[Principal, Depends(requires(Permission.READ_USERS))]
 UserManager = Annotated[Principal, Depends(requires(Permission.MANAGE_USERS))]
 AppManager = Annotated[Principal, Depends(requires(Permission.MANAGE_APPS))]

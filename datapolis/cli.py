@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from datapolis import __version__
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.errors import ConfigError, UserError
+from datapolis.orgs import cli as orgs_cli
 
 app = typer.Typer(
     name="datapolis",
@@ -27,6 +28,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(orgs_cli.orgs, name="orgs")
+app.add_typer(orgs_cli.users, name="users")
+app.add_typer(orgs_cli.apps, name="apps")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -103,11 +104,12 @@ def logout(
 
 @router.get("/lang/{code}", dependencies=[Depends(public)])
 def switch_language(
-    request: Request, code: str, settings: SettingsDep, next: str = "/"
+    request: Request, code: str, settings: SettingsDep, next: str | None = None
 ) -> RedirectResponse:
     if code not in i18n.LOCALE_CODES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no language {code!r}")
-    response = RedirectResponse(local_path(next), status_code=status.HTTP_303_SEE_OTHER)
+    back = local_path(next if next is not None else _same_site_referer(request))
+    response = RedirectResponse(back, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         i18n.LANG_COOKIE,
         code,
@@ -118,6 +120,13 @@ def switch_language(
         secure=settings.cookies_secure,
     )
     return response
+
+
+def _same_site_referer(request: Request) -> str | None:
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 @router.get("/")

@@ -42,6 +42,13 @@ def test_language_switch_returns_only_to_local_paths(client: TestClient) -> None
         assert response.headers["location"] == "/"
     kept = client.get("/lang/en", params={"next": "/orgs?q=1"}, follow_redirects=False)
     assert kept.headers["location"] == "/orgs?q=1"
+    # Without `next`, back to the referring page of this site, never another site's.
+    here = {"Referer": "https://testserver/users?page=2"}
+    assert client.get("/lang/en", headers=here, follow_redirects=False).headers["location"] == (
+        "/users?page=2"
+    )
+    there = {"Referer": "https://evil.com/users"}
+    assert client.get("/lang/en", headers=there, follow_redirects=False).headers["location"] == "/"
 
 
 def test_unknown_language_is_not_found(client: TestClient) -> None:

@@ -135,7 +135,8 @@ def _targets(systems: dict[str, System], urls: dict[str, str]) -> dict[str, sink
 
 def _remove_abandoned(out_dir: Path) -> None:
     """Scratch directories of builds whose process is gone (killed, power loss)."""
-    for stale in out_dir.parent.glob(f".{out_dir.name}.building-*"):
+    for stale in [*out_dir.parent.glob(f".{out_dir.name}.building-*"),
+                  *out_dir.parent.glob(f".{out_dir.name}.old-*")]:
         pid = stale.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
@@ -230,10 +231,11 @@ def _run_forked(job: _Job, names: list[str], count: int,
             try:
                 message = job.queue.get(timeout=0.5)
             except Empty:
-                if not all(p.is_alive() for p in processes) and job.queue.empty():
-                    dead = [p.exitcode for p in processes if not p.is_alive()]
-                    if any(code != 0 for code in dead):
-                        raise RuntimeError(f"a demo worker died (exit codes {dead})") from None
+                codes = [p.exitcode for p in processes]
+                crashed = any(code not in (None, 0) for code in codes)
+                if (crashed or None not in codes) and job.queue.empty():
+                    raise RuntimeError(f"a demo worker ended early (exit codes {codes})") \
+                        from None
                 continue
             if message[0] == "done":
                 results.append(message[1])

@@ -38,7 +38,7 @@ class Target:
         backend = _parse(self.url).get_backend_name()
         return "mysql" if backend == "mariadb" else backend
 
-    def public_url(self, root: Path | None = None) -> str:
+    def public_url(self) -> str:
         if self.url is None:
             return f"sources/{self.system}.sqlite"
         return _parse(self.url).render_as_string(hide_password=True)

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         title="Datapolis",
         version=__version__,
         description="Integrated public-data platform (一体化大数据平台) API.",
-        docs_url="/docs",
+        docs_url=None,  # web/system.py serves /docs from local assets
         redoc_url=None,
     )
     app.state.settings = settings

@@ -18,6 +18,9 @@ VENDOR_DIR = WEB_DIR / "static" / "vendor"
 ASSETS: dict[str, str] = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
     "echarts/dist/echarts.min.js": "echarts.min.js",
+    # /docs is served from here too: no CDN at run time (bureau networks are often closed).
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -24,9 +24,16 @@ from datapolis.orgs.deps import Principal, public, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.registry.db import Registry
 from datapolis.web.numbers import key_numbers
+from datapolis.web.render import templates
 
 router = APIRouter(tags=["system"])
 UNMATCHED_ROUTE = "<unmatched>"
+
+
+@router.get("/docs", dependencies=[Depends(public)], include_in_schema=False)
+def docs(request: Request) -> HTMLResponse:
+    """Swagger UI for the OpenAPI description, from our own static files (no CDN)."""
+    return templates(request).TemplateResponse(request, "docs.html", {"title": "Datapolis API"})
 
 
 @router.get("/healthz", dependencies=[Depends(public)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import bearer_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -105,6 +107,11 @@ def test_docs_and_openapi_stay_public(client: TestClient) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    # Served from our own npm-installed assets: nothing is fetched from elsewhere at run time.
+    hosts = set(re.findall(r"https?://([^/\"']+)", docs.text))
+    assert hosts <= {"testserver"}, hosts
+    assert "http" not in docs.headers["content-security-policy"]
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
 
 
 def test_static_files_are_public(client: TestClient) -> None:

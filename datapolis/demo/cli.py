@@ -86,7 +86,8 @@ def build(
             def progress(label: str, done: int, total: int) -> None:
                 bar.update(task, description=label, completed=done, total=total)
 
-            manifest = build_demo(out_dir=out_dir, people=people or settings.demo_people,
+            manifest = build_demo(out_dir=out_dir,
+                                  people=settings.demo_people if people is None else people,
                                   seed=settings.demo_seed if seed is None else seed,
                                   source_urls=urls, progress=progress, replace=replace)
     except UserError as exc:

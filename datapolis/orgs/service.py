@@ -161,6 +161,12 @@ def descendant_ids(session: Session, org: Organisation) -> set[int]:
     return found
 
 
+def department_codes(session: Session) -> list[str]:
+    """Codes of every department: each one gets its own ods_<code> landing schema."""
+    query = select(Organisation.code).where(Organisation.kind == OrgKind.DEPARTMENT)
+    return list(session.scalars(query.order_by(Organisation.code)))
+
+
 # --- users ---------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from datapolis.warehouse.duckdb_engine import DuckDBEngine
 from datapolis.warehouse.engine import ColumnInfo, Engine, MergeResult, TableInfo, WarehouseError
-from datapolis.warehouse.layers import LAYERS, ensure_layers, ods_schema
+from datapolis.warehouse.layers import LAYERS, ensure_layers, layer_summary, ods_schema
 
 __all__ = [
     "LAYERS",
@@ -13,5 +13,6 @@ __all__ = [
     "TableInfo",
     "WarehouseError",
     "ensure_layers",
+    "layer_summary",
     "ods_schema",
 ]

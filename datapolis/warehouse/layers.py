@@ -38,3 +38,32 @@ def ensure_layers(engine: Engine, ods_org_codes: Iterable[str] = ()) -> list[str
     for schema in wanted:
         engine.execute(f"CREATE SCHEMA IF NOT EXISTS {check_identifier(schema, 'schema')}")
     return wanted
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    layer: Layer
+    schemas: int
+    tables: int
+    rows: int
+
+
+ODS_LAYER = Layer("ods", "Landing (per provider)", "贴源层")
+
+
+def layer_summary(engine: Engine) -> list[LayerSummary]:
+    """Tables and estimated rows per layer; every ods_<org> schema counts as one layer."""
+    by_layer: dict[str, list[int]] = {}
+    for table in engine.tables():
+        layer = "ods" if table.schema.startswith(ODS_PREFIX) else table.schema
+        by_layer.setdefault(layer, []).append(table.rows or 0)
+    ods_schemas = sum(1 for s in engine.schemas() if s.startswith(ODS_PREFIX))
+    return [
+        LayerSummary(
+            layer,
+            schemas=ods_schemas if layer is ODS_LAYER else 1,
+            tables=len(by_layer.get(layer.schema, [])),
+            rows=sum(by_layer.get(layer.schema, [])),
+        )
+        for layer in (ODS_LAYER, *LAYERS)
+    ]

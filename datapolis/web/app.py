@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import SQLAlchemyError
 from fastapi.templating import Jinja2Templates
 
 from datapolis import __version__
 from datapolis.config import Settings, get_settings
 from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
+from datapolis.orgs.service import department_codes
 from datapolis.registry.db import Registry, open_registry
+from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.headers import install_security_headers
 from datapolis.web.nav import NavItem
 
+log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -31,10 +38,34 @@ def template_dirs() -> list[Path]:
     return [PACKAGE / "web" / "templates", *slices]
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+    warehouse: Engine | None = None,
+) -> FastAPI:
+    """The web app. Without a `warehouse`, it opens (and owns) the settings' DuckDB file
+    from startup to shutdown."""
     settings = settings or get_settings()
     settings.check_secure()
     registry = registry or open_registry(settings.registry_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = warehouse or DuckDBEngine(settings.warehouse_file)
+        try:
+            with registry.session() as session:
+                departments = department_codes(session)
+        except SQLAlchemyError as exc:
+            # Serve anyway: /healthz reports the registry, and the ods schemas follow later.
+            log.error("registry unreachable at startup: %s", exc.__class__.__name__)
+            departments = []
+        ensure_layers(engine, departments)
+        app.state.warehouse = engine
+        try:
+            yield
+        finally:
+            if warehouse is None:
+                engine.close()
 
     app = FastAPI(
         title="Datapolis",
@@ -42,6 +73,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         description="Integrated public-data platform (一体化大数据平台) API.",
         docs_url=None,  # web/system.py serves /docs from local assets
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.registry = registry

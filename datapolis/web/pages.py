@@ -13,6 +13,8 @@ from datapolis.orgs import service
 from datapolis.orgs.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep, public, requires
 from datapolis.orgs.models import OrgKind, Role
 from datapolis.orgs.permissions import Permission
+from datapolis.warehouse.deps import WarehouseDep
+from datapolis.warehouse.layers import layer_summary
 from datapolis.web import i18n
 from datapolis.web.charts import bar_chart, pie_chart
 from datapolis.web.i18n import N_
@@ -133,9 +135,11 @@ def _same_site_referer(request: Request) -> str | None:
 def home(
     request: Request,
     session: SessionDep,
+    warehouse: WarehouseDep,
     principal: Annotated[Principal, Depends(requires(Permission.VIEW_PLATFORM))],
 ) -> HTMLResponse:
     numbers = key_numbers(session)
+    layers = layer_summary(warehouse)
 
     def _(msgid: str) -> str:
         return i18n.gettext(request, msgid)
@@ -145,6 +149,7 @@ def home(
     ]
     cards.append((_("Active users"), numbers.users, "users"))
     cards.append((_("API apps"), numbers.active_apps, "apps"))
+    cards.append((_("Warehouse tables"), sum(layer.tables for layer in layers), "tables"))
     users_chart = pie_chart(
         [(_(ROLE_LABELS[role]), count) for role, count in numbers.users_by_role.items() if count]
     )
@@ -158,6 +163,7 @@ def home(
         {
             "numbers": numbers,
             "cards": cards,
+            "layers": layers,
             "users_chart": users_chart if numbers.users else None,
             "departments_chart": departments_chart if top else None,
         },

@@ -60,7 +60,7 @@ def live_app(tmp_path: Path) -> Iterator[str]:
     app: FastAPI = create_app(settings, registry)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -134,9 +134,12 @@ def test_sign_in_and_see_the_home_page(live_app: str, browser: Browser, screensh
     expect(page.get_by_role("heading", name="平台概览")).to_be_visible()
     assert page.url == f"{live_app}/"
     cards = page.locator(".stat")
-    expect(cards).to_have_count(6)
+    expect(cards).to_have_count(7)
     expect(cards.filter(has_text="部门").locator(".stat-value")).to_have_text("2")
     expect(cards.filter(has_text="在用用户").locator(".stat-value")).to_have_text("4")
+    layers = page.get_by_role("table").filter(has_text="贴源层")
+    expect(layers.get_by_role("row")).to_have_count(6)  # header + ods, std, base, theme, share
+    expect(layers).to_contain_text("ods_*")
     menu = page.get_by_role("navigation", name="主菜单")
     expect(menu.get_by_role("link", name="首页")).to_have_attribute("aria-current", "page")
     expect(page.locator("[data-chart-ready=true]")).to_have_count(2)

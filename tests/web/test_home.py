@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pyarrow as pa
 from fastapi.testclient import TestClient
 
 from datapolis.orgs import service
@@ -39,6 +40,8 @@ def test_home_shows_the_key_numbers(client: TestClient) -> None:
         service.create_app(session, org=city, name="人口库接口")
         revoked = service.create_app(session, org=city, name="旧系统").app
         service.revoke_app(session, app=revoked)
+    warehouse = client.app.state.warehouse  # type: ignore[attr-defined]
+    warehouse.write("ods_371300_gaj.persons", pa.table({"id": [1, 2, 3]}))
     login(client, "org_user")
     page = client.get("/", headers=HTML)
     assert page.status_code == 200
@@ -49,7 +52,9 @@ def test_home_shows_the_key_numbers(client: TestClient) -> None:
         "部门": "3",
         "在用用户": "4",
         "API 应用": "1",
+        "数据仓库表": "1",
     }
+    assert "贴源层" in page.text and "ods_*" in page.text
     departments = _chart_option(page.text, "departments-chart")
     assert departments["yAxis"]["data"] == ["临沂市", "兰山区"]  # type: ignore[index]
     assert departments["series"][0]["data"] == [2, 1]  # type: ignore[index]

@@ -17,8 +17,10 @@ from sqlalchemy.engine import make_url
 
 from datapolis import __version__
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
+from datapolis.demo import cli as demo_cli
 from datapolis.errors import ConfigError, UserError
 from datapolis.orgs import cli as orgs_cli
+from datapolis.registry.db import Registry
 
 app = typer.Typer(
     name="datapolis",
@@ -28,6 +30,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(demo_cli.app, name="demo")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
@@ -136,19 +139,30 @@ def serve(
     uvicorn.run(web_app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
-def _print_demo_logins(settings: Settings, registry: object) -> None:
-    """In dev mode with the demo city present, show who can log in."""
+def _print_demo_logins(settings: Settings, registry: Registry) -> None:
+    """In dev mode, show the demo users that still exist, are active and keep their password."""
     if settings.env != "dev":
         return
-    from datapolis.demo.logins import demo_logins
+    from sqlalchemy import select
 
-    logins = demo_logins(registry)  # type: ignore[arg-type]
-    if not logins:
-        return
+    from datapolis.demo.city import demo_logins
+    from datapolis.orgs.models import User
+    from datapolis.orgs.passwords import verify_password
+
+    logins = {login.username: login for login in demo_logins()}
     table = Table("username", "password", "role", "organisation", title="Demo logins")
-    for login in logins:
-        table.add_row(login.username, login.password, login.role, login.org_name)
-    console.print(table)
+    with registry.session() as session:
+        users = session.scalars(select(User).where(User.username.in_(logins), User.is_active))
+        still_demo = {
+            u.username
+            for u in users
+            if verify_password(u.password_hash, logins[u.username].password)
+        }
+    for login in logins.values():
+        if login.username in still_demo:
+            table.add_row(login.username, login.password, login.role.value, login.org_name)
+    if table.row_count:
+        console.print(table)
 
 
 def main() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,44 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def test_the_make_run_sequence_serves_the_demo_city(tmp_path: Path) -> None:
+    """`make run`: migrate, build the demo (seeding the registry), serve and print logins."""
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    built = run(tmp_path, "demo", "build", "--people", "300")
+    assert built.returncode == 0, built.stderr
+    assert "Registered" in built.stdout
+    again = run(tmp_path, "demo", "build", "--if-absent")
+    assert again.returncode == 0 and "nothing to build" in again.stdout
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPOLIS_")}
+    env.update({"DATAPOLIS_HOME": str(tmp_path), "COLUMNS": "200"})
+    server = subprocess.Popen(
+        [DATAPOLIS, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        health = _wait_for(f"http://127.0.0.1:{port}/healthz")
+        assert health == {"status": "ok", "version": health["version"], "registry": "reachable"}
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "Admin@Linyi2026" in output and "platform_admin" in output
+    assert "Traceback" not in output
+
+
+def _wait_for(url: str, seconds: float = 30) -> dict[str, str]:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - local test URL
+                body: dict[str, str] = json.loads(answer.read())
+                return body
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -17,11 +17,16 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import func, select
 
-from datapolis.config import get_settings
+from datapolis.config import Settings, get_settings
 from datapolis.demo.build import build_demo
+from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest
 from datapolis.errors import UserError
+from datapolis.orgs.models import Organisation
+from datapolis.registry import migrate
+from datapolis.registry.db import Registry, open_registry
 
 app = typer.Typer(
     help="The demo city: a synthetic Linyi (临沂市) whose departments run real databases.",
@@ -74,8 +79,11 @@ def build(
     try:
         settings = get_settings()
         out_dir = out or settings.demo_dir
+        # The registry is checked first, so a build never ends without its organisations.
+        registry = _migrated_registry(settings)
         if if_absent and (out_dir / MANIFEST).is_file():
-            console.print(f"A demo already exists at {out_dir}; nothing to do.", soft_wrap=True)
+            console.print(f"A demo already exists at {out_dir}; nothing to build.", soft_wrap=True)
+            _seed(registry)
             return
         urls = _parse_urls(source_url or [])
         columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
@@ -98,6 +106,29 @@ def build(
     console.print(f"Built the demo city at [bold]{out_dir}[/bold]: {manifest.people:,} persons, "
                   f"{manifest.rows:,} rows in {manifest.build_seconds:.1f} s "
                   f"({rate:,.0f} rows/s).", soft_wrap=True)
+    _seed(registry)
+
+
+def _migrated_registry(settings: Settings) -> Registry:
+    registry = open_registry(settings.registry_url, create=False)
+    if migrate.current_revision(registry) != migrate.head_revision():
+        registry.close()
+        raise UserError("the registry is not migrated: run `datapolis db upgrade` first")
+    return registry
+
+
+def _seed(registry: Registry) -> None:
+    """Put the city's organisations and demo users into the registry (idempotent)."""
+    try:
+        with registry.session() as session:
+            before = session.scalar(select(func.count()).select_from(Organisation)) or 0
+            logins = seed_registry(session)
+            after = session.scalar(select(func.count()).select_from(Organisation)) or 0
+    finally:
+        registry.close()
+    if after > before:
+        console.print(f"Registered {after - before} organisations of 临沂市 and "
+                      f"{len(logins)} demo users in the registry.")
 
 
 @app.command()

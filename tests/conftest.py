@@ -6,8 +6,6 @@ throw-away database there. With CI=true an unreachable PostgreSQL fails the run:
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +21,8 @@ from datapolis.orgs import service
 from datapolis.orgs.models import Organisation, OrgKind, Role, User
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
+from tests.databases import PG_ADMIN_URL, throwaway_database
 
-PG_ADMIN_URL = os.environ.get(
-    "DATAPOLIS_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct-horse-battery"
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnop"
 
@@ -35,22 +30,7 @@ TEST_SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnop"
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    name = f"datapolis_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from throwaway_database(PG_ADMIN_URL, "datapolis_test")
 
 
 def _reset_postgres(url: str) -> None:

@@ -6,21 +6,14 @@ empty password). With CI=true an unreachable server fails the run; it is never s
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from datapolis.demo import DirtRates, Manifest, build_demo
+from tests.databases import MARIADB_ADMIN_URL, PG_ADMIN_URL, throwaway_database
 
-PG_ADMIN = os.environ.get("DATAPOLIS_TEST_PG_URL",
-                          "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-MARIADB_ADMIN = os.environ.get("DATAPOLIS_TEST_MARIADB_URL",
-                               "mysql+pymysql://root@127.0.0.1:3306/mysql")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PEOPLE = 2000
 SEED = 7
 # High rates so a 2,000-person city shows every kind of dirt often enough to measure.
@@ -29,33 +22,14 @@ HIGH_RATES = DirtRates(check_digit=0.05, legacy_id15=0.05, fullwidth=0.05, date_
                        near_duplicate=0.03)
 
 
-def _throwaway(admin_url: str, quote: str, label: str) -> Iterator[str]:
-    name = f"demo_test_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
-    except Exception as exc:
-        admin.dispose()
-        if IN_CI:
-            pytest.fail(f"{label} is required in CI and unreachable: {exc}")
-        pytest.skip(f"{label} unreachable: {exc}")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}"))
-        admin.dispose()
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _throwaway(PG_ADMIN, '"', "PostgreSQL")
+    yield from throwaway_database(PG_ADMIN_URL, "demo_test")
 
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
-    yield from _throwaway(MARIADB_ADMIN, "`", "MariaDB")
+    yield from throwaway_database(MARIADB_ADMIN_URL, "demo_test")
 
 
 @pytest.fixture(scope="session")

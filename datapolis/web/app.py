@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import SQLAlchemyError
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
 from datapolis.config import Settings, get_settings

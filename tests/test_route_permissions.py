@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from conftest import TEST_SECRET_KEY, make_city, make_users
 from fastapi import APIRouter, Depends, FastAPI

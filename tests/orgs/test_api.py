@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 
-import httpx
+import httpx2 as httpx
 import pytest
 from conftest import PASSWORD, bearer_for
 from fastapi.testclient import TestClient

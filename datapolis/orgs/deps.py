@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from datapolis.config import Settings
@@ -124,13 +125,23 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
 
 
+# Declares the bearer scheme in OpenAPI (so /docs offers "Authorize" with a password login);
+# the token itself is read by resolve_principal, which also accepts session cookies.
+_bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", scheme_name="bearer", auto_error=False
+)
+BearerForDocs = Annotated[str | None, Depends(_bearer_scheme)]
+
+
 class requires:  # lower-case on purpose: reads as `Depends(requires(Permission.X))`
     """Dependency: the caller is authenticated and holds `permission`."""
 
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    async def __call__(self, request: Request, session: SessionDep) -> Principal:
+    async def __call__(
+        self, request: Request, session: SessionDep, _documented: BearerForDocs = None
+    ) -> Principal:
         principal = resolve_principal(request, session)
         if principal is None:
             raise HTTPException(

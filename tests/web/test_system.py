@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Literal
 
-from conftest import bearer_for
+import pytest
+from conftest import TEST_SECRET_KEY, bearer_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from datapolis import __version__
+from datapolis.config import Settings
 from datapolis.orgs.models import Role
 from datapolis.registry.db import open_registry
 from datapolis.web.app import create_app
@@ -91,6 +95,36 @@ def test_security_headers_on_pages_and_api(client: TestClient) -> None:
         assert "frame-ancestors 'none'" in policy
 
 
+def test_hsts_where_cookies_are_secure(client: TestClient) -> None:
+    responses = [
+        client.get("/login", headers=HTML),
+        client.get("/healthz"),
+        client.get("/no/such/page", headers=HTML),
+        client.get("/api/v1/me"),  # 401
+    ]
+    for response in responses:
+        assert (
+            response.headers["strict-transport-security"]
+            == "max-age=31536000; includeSubDomains"
+        ), response.url
+
+
+@pytest.mark.parametrize(
+    ("env", "secure_cookies"), [("dev", None), ("dev", True), ("test", False)]
+)
+def test_no_hsts_in_dev_or_without_secure_cookies(
+    app: FastAPI, tmp_path: Path, env: Literal["dev", "test"], secure_cookies: bool | None
+) -> None:
+    settings = Settings(
+        env=env, home=tmp_path, secret_key=TEST_SECRET_KEY, secure_cookies=secure_cookies
+    )
+    with TestClient(create_app(settings, app.state.registry)) as client:
+        for response in (client.get("/login", headers=HTML), client.get("/healthz")):
+            assert response.status_code == 200
+            assert response.headers["x-frame-options"] == "DENY"
+            assert "strict-transport-security" not in response.headers
+
+
 def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
     login(client, "platform_admin")
     for path in ("/", "/login", "/no/such/page"):
@@ -119,3 +153,11 @@ def test_static_files_are_public(client: TestClient) -> None:
     assert css.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
     assert client.get("/static/js/charts.js").status_code == 200
+
+
+def test_openapi_documents_the_bearer_login(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["bearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert spec["paths"]["/api/v1/orgs"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in spec["paths"]["/healthz"]["get"]

@@ -54,6 +54,27 @@ class Settings(BaseSettings):
     token_days: int = Field(
         30, ge=1, le=365, description="Lifetime of an API bearer token, in days."
     )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Failed sign-ins in a row, for one username or app key, after which that "
+        "name is refused for `login_lockout_minutes` (its password is not even checked).",
+    )
+    login_lockout_minutes: int = Field(
+        15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes in which failed sign-ins are counted, and for which a locked "
+        "username, app key or client address is refused.",
+    )
+    login_max_failures_per_ip: int = Field(
+        50,
+        ge=0,
+        description="Failed sign-ins from one client address, for any names, within "
+        "`login_lockout_minutes` before that address is refused; 0 means no limit. Behind a "
+        "reverse proxy every client has the proxy's address.",
+    )
     secure_cookies: bool | None = Field(
         None,
         description="Send session cookies with the Secure flag. Empty means on outside dev "

@@ -34,6 +34,13 @@ from datapolis.orgs.schemas import (
     UserUpdate,
     organisation_tree,
 )
+from datapolis.orgs.throttle import (
+    LoginThrottle,
+    LoginThrottleDep,
+    app_account,
+    client_address,
+    user_account,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -116,26 +123,46 @@ def _unauthorised(detail: str = INVALID_CREDENTIALS) -> HTTPException:
     )
 
 
+def _admit(throttle: LoginThrottle, account: str, address: str) -> None:
+    wait = throttle.admit(account, address)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-in attempts; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+
+
 @router.post("/auth/token", dependencies=[Depends(public)])
 def issue_token(
     request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
     grant_type: Annotated[str, Form()] = "password",
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
 ) -> TokenResponse:
-    """OAuth2 token endpoint: `password` grant for users, `client_credentials` for API apps."""
+    """OAuth2 token endpoint: `password` grant for users, `client_credentials` for API apps.
+
+    Repeated failures for one username or app key, or from one address, are refused for a
+    while with 429 and Retry-After (see orgs/throttle.py).
+    """
     lifetime = timedelta(days=settings.token_days)
+    address = client_address(request)
     if grant_type == "password":
         if not username or password is None:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "username and password are required")
+        account = user_account(username)
+        _admit(throttle, account, address)
         user = service.authenticate_user(session, username=username, password=password)
         if user is None:
+            throttle.failed(account, address)
             raise _unauthorised()
+        throttle.succeeded(account, address)
         issued = service.issue_token(session, kind="bearer", lifetime=lifetime, user=user)
     elif grant_type == "client_credentials":
         if not client_id and (basic := _basic_credentials(request)) is not None:
@@ -144,9 +171,13 @@ def issue_token(
             raise HTTPException(
                 status.HTTP_400_BAD_REQUEST, "client_id and client_secret are required"
             )
+        account = app_account(client_id)
+        _admit(throttle, account, address)
         app = service.authenticate_app(session, app_key=client_id, secret=client_secret)
         if app is None:
+            throttle.failed(account, address)
             raise _unauthorised()
+        throttle.succeeded(account, address)
         issued = service.issue_token(session, kind="bearer", lifetime=lifetime, app=app)
     else:
         raise HTTPException(

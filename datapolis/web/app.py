@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from datapolis.config import Settings, get_settings
 from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
+from datapolis.orgs.throttle import LoginThrottle
 from datapolis.registry.db import Registry, open_registry
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
@@ -77,6 +79,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.login_throttle = LoginThrottle(
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_lockout_minutes),
+        max_failures_per_address=settings.login_max_failures_per_ip,
+    )
     app.state.nav = NAV
     templates = Jinja2Templates(directory=template_dirs())
     i18n.install(templates.env)
@@ -86,7 +93,7 @@ def create_app(
 
     i18n.add_middleware(app, default_locale=settings.default_locale)
     errors.install(app)
-    install_security_headers(app)
+    install_security_headers(app, hsts=settings.cookies_secure and settings.env != "dev")
     system.install_metrics(app)
     system.mount_static(app, STATIC_DIR)
     for router in ROUTERS:

@@ -4,6 +4,10 @@ The Content-Security-Policy allows scripts and styles from this site only: no in
 no inline style, no eval. Page code lives in static/js; data reaches it through data-*
 attributes or a `<script type="application/json">` block. The /docs page (Swagger UI, served
 from our own static files) only relaxes styles, which Swagger UI sets inline.
+
+Strict-Transport-Security is sent only where the site is served over HTTPS (secure cookies,
+outside dev): a browser that saw it refuses plain HTTP to this host for a year, which would lock
+a developer out of http://localhost.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 def security_headers(path: str = "") -> dict[str, str]:
@@ -44,14 +49,17 @@ def security_headers(path: str = "") -> dict[str, str]:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         wanted = security_headers(scope["path"])
+        if self.hsts:
+            wanted["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -63,5 +71,5 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def install_security_headers(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeadersMiddleware)
+def install_security_headers(app: FastAPI, *, hsts: bool = False) -> None:
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts)

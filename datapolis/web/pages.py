@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from datapolis.orgs import service
 from datapolis.orgs.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep, public, requires
 from datapolis.orgs.models import OrgKind, Role
 from datapolis.orgs.permissions import Permission
+from datapolis.orgs.throttle import LoginThrottleDep, client_address, user_account
 from datapolis.warehouse.deps import WarehouseDep
 from datapolis.warehouse.layers import layer_summary
 from datapolis.web import i18n
@@ -54,6 +56,7 @@ def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
     username: Text = "",
     password: Text = "",
     next: Text = "/",
@@ -64,12 +67,29 @@ def login(
         return render_login(
             request, next_path=next, error=message, username=username, status_code=400
         )
+    account, address = user_account(username), client_address(request)
+    wait = throttle.admit(account, address)
+    if wait is not None:
+        minutes = math.ceil(wait / 60)
+        message = i18n.ngettext(
+            request,
+            "Too many failed sign-in attempts. Please try again in %(num)d minute.",
+            "Too many failed sign-in attempts. Please try again in %(num)d minutes.",
+            minutes,
+        )
+        refused = render_login(
+            request, next_path=next, error=message, username=username, status_code=429
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     user = service.authenticate_user(session, username=username.strip(), password=password)
     if user is None:
+        throttle.failed(account, address)
         message = i18n.gettext(request, "Wrong username or password.")
         return render_login(
             request, next_path=next, error=message, username=username, status_code=400
         )
+    throttle.succeeded(account, address)
     issued = service.issue_token(
         session, kind="session", lifetime=timedelta(hours=settings.session_hours), user=user
     )

@@ -14,6 +14,7 @@ from datapolis.config import Settings
 from datapolis.orgs.deps import SESSION_COOKIE
 from datapolis.registry.db import Registry
 from datapolis.web.app import create_app
+from datapolis.web.i18n import LANG_COOKIE
 from web.forms import HTML, form_token, login, session_csrf
 
 
@@ -153,3 +154,48 @@ def test_logout_needs_a_signed_in_user(app: FastAPI) -> None:
     with TestClient(app, base_url="https://testserver") as client:
         response = client.post("/logout", headers={"Accept": "application/json"})
     assert response.status_code == 401
+
+
+# --- failed sign-in throttling (the throttle itself: tests/orgs/test_throttle.py) ------------
+
+
+def test_sixth_attempt_is_refused_even_with_the_right_password(client: TestClient) -> None:
+    for _ in range(5):
+        assert login(client, "org_user", password="not-the-password").status_code == 400
+    response = login(client, "Org_User")
+    assert response.status_code == 429
+    assert 0 < int(response.headers["retry-after"]) <= 15 * 60
+    assert "登录失败次数过多，请 15 分钟后再试。" in response.text
+    assert 'value="Org_User"' in response.text
+    assert SESSION_COOKIE not in response.cookies
+    assert client.get("/", headers=HTML).status_code == 401
+    assert login(client, "org_admin").status_code == 303  # another account is unaffected
+
+
+def test_refusal_is_translated(client: TestClient) -> None:
+    client.cookies.set(LANG_COOKIE, "en")
+    for _ in range(5):
+        login(client, "org_user", password="not-the-password")
+    response = login(client, "org_user")
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts. Please try again in 15 minutes." in response.text
+
+
+def test_form_and_api_failures_count_together(client: TestClient) -> None:
+    for _ in range(3):
+        assert login(client, "org_user", password="not-the-password").status_code == 400
+    for _ in range(2):
+        wrong = {"username": "org_user", "password": "not-the-password"}
+        assert client.post("/api/v1/auth/token", data=wrong).status_code == 401
+    assert login(client, "org_user").status_code == 429
+    right = {"username": "org_user", "password": PASSWORD}
+    assert client.post("/api/v1/auth/token", data=right).status_code == 429
+
+
+def test_a_successful_login_resets_the_count(client: TestClient) -> None:
+    for _ in range(4):
+        login(client, "org_user", password="not-the-password")
+    assert login(client, "org_user").status_code == 303
+    for _ in range(4):
+        login(client, "org_user", password="not-the-password")
+    assert login(client, "org_user").status_code == 303

@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 VENDOR := datapolis/web/static/vendor/.stamp
 B ?=
 
-.PHONY: install assets browser run test lint typecheck pytest bench clean
+.PHONY: install assets browser services run test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ browser:
 			chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+# The local PostgreSQL and MariaDB, up and set for change data capture (idempotent).
+services:
+	scripts/db-services
+
 run: install assets
 	$(BIN)/datapolis db upgrade
 	$(BIN)/datapolis demo build --if-absent
@@ -48,7 +52,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy datapolis
 
-pytest: install assets browser
+pytest: install assets browser services
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -1,0 +1,1 @@
+"""Log-based change capture: PostgreSQL logical replication and MySQL/MariaDB binlog."""

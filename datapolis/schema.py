@@ -3,9 +3,10 @@
 Alembic's env and the test fixtures import this; slices never do.
 """
 
+from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.registry.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "orgs_models"]
+__all__ = ["ingest_models", "metadata", "orgs_models"]

@@ -1,0 +1,468 @@
+"""MySQL/MariaDB binlog change capture on python-mysql-replication.
+
+A reader starts from a `BinlogPosition` ("file:pos", always the end of a committed transaction),
+buffers each transaction's row events until its XID (commit) event and then yields them in
+commit order, all carrying the position after that commit. See docs/cdc-mysql.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.constants import FIELD_TYPE
+from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
+from pymysqlreplication.row_event import (
+    DeleteRowsEvent,
+    RowsEvent,
+    UpdateRowsEvent,
+    WriteRowsEvent,
+)
+
+from datapolis.ingest.cdc.events import Change, Heartbeat, Op
+from datapolis.ingest.errors import SourceError, TerminalSourceError, TransientSourceError
+
+_TRANSIENT_CODES = {1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
+_TERMINAL_CODES = {1044, 1045, 1049, 1142, 1143, 1227, 1370}
+_ER_MASTER_FATAL_READING_BINLOG = 1236
+_TIMESTAMP_TYPES = {FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2}
+_REQUIRED_SETTINGS = (
+    ("log_bin", "ON", "log_bin = mysql-bin (in the server's [mysqld]/[mariadbd] section)"),
+    ("binlog_format", "ROW", "binlog_format = ROW"),
+    ("binlog_row_image", "FULL", "binlog_row_image = FULL"),
+    ("binlog_row_metadata", "FULL", "binlog_row_metadata = FULL"),
+)
+
+
+@dataclass(frozen=True)
+class MySQLConnection:
+    """Where the reader connects; the password never appears in repr, logs or errors."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str | None = None
+    connect_timeout: float = 10.0
+
+    def describe(self) -> str:
+        return f"MySQL {self.user}@{self.host}:{self.port}"
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "charset": "utf8mb4",
+            "connect_timeout": self.connect_timeout,
+        }
+        if self.database:
+            values["database"] = self.database
+        values.update(extra)
+        return values
+
+    def connect(self, **extra: Any) -> pymysql.connections.Connection[Any]:
+        try:
+            return pymysql.connect(**self.settings(**extra))
+        except pymysql.err.MySQLError as exc:
+            raise source_error(exc, self) from exc
+
+
+@dataclass(frozen=True, order=True)
+class BinlogPosition:
+    """A point in the binlog; `str()` is the persisted "file:pos" form."""
+
+    file: str
+    pos: int
+    gtid: str | None = field(default=None, compare=False)  # MariaDB @@gtid_binlog_pos, for info
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.pos}"
+
+    @classmethod
+    def parse(cls, text: str) -> BinlogPosition:
+        file, sep, pos = text.rpartition(":")
+        if not sep or not file or not pos.isdigit():
+            raise TerminalSourceError(f"not a binlog position (want 'file:pos'): {text!r}")
+        return cls(file, int(pos))
+
+
+def source_error(exc: Exception, connection: MySQLConnection, where: str = "") -> SourceError:
+    """Classify a driver error as terminal or transient, naming the server but no secret."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+    if connection.password:
+        message = message.replace(connection.password, "••••")
+    prefix = connection.describe()
+    if code == _ER_MASTER_FATAL_READING_BINLOG:
+        if "first log file" in message or "purged" in message or "not find" in message:
+            return TerminalSourceError(
+                f"{prefix}: the binlog at {where} was purged; a new snapshot is needed ({message})"
+            )
+        return TerminalSourceError(f"{prefix}: cannot read the binlog at {where}: {message}")
+    if code in _TERMINAL_CODES:
+        return TerminalSourceError(f"{prefix}: {message}")
+    if code in _TRANSIENT_CODES or isinstance(exc, pymysql.err.OperationalError | OSError):
+        return TransientSourceError(f"{prefix}: {message}")
+    return TerminalSourceError(f"{prefix}: {message}")
+
+
+def check_server(connection: MySQLConnection) -> str:
+    """Check binlog settings and replication privileges; return the server version."""
+    conn = connection.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT VERSION()")
+            version = str(_one(cursor.fetchone()))
+            for name, wanted, fix in _REQUIRED_SETTINGS:
+                cursor.execute("SHOW GLOBAL VARIABLES LIKE %s", (name,))
+                row = cursor.fetchone()
+                if row is None and name == "binlog_row_metadata":
+                    raise TerminalSourceError(
+                        f"{connection.describe()} ({version}) cannot log column names in the "
+                        "binlog (binlog_row_metadata); use MariaDB >= 10.5 or MySQL >= 8.0.14"
+                    )
+                actual = str(row[1]).upper() if row else "OFF"
+                if actual != wanted:
+                    raise TerminalSourceError(
+                        f"{connection.describe()}: {name} is {actual}, change-capture needs "
+                        f"{wanted}: set `{fix}` in the server configuration and restart it"
+                        + ("" if name == "log_bin" else f" (or SET GLOBAL {name} = {wanted})")
+                    )
+            cursor.execute("SHOW GRANTS FOR CURRENT_USER()")
+            grants = [str(row[0]) for row in cursor.fetchall()]
+    except pymysql.err.MySQLError as exc:
+        raise source_error(exc, connection) from exc
+    finally:
+        conn.close()
+    privileges = _global_privileges(grants)
+    missing = [
+        label
+        for label, accepted in (
+            ("REPLICATION SLAVE", {"REPLICATION SLAVE"}),
+            ("REPLICATION CLIENT", {"REPLICATION CLIENT", "BINLOG MONITOR"}),
+        )
+        if "ALL PRIVILEGES" not in privileges and not accepted & privileges
+    ]
+    if missing:
+        raise TerminalSourceError(
+            f"{connection.describe()}: the user lacks {' and '.join(missing)}: run "
+            f"GRANT {', '.join(missing)} ON *.* TO '{connection.user}'@'...'"
+        )
+    return version
+
+
+def _global_privileges(grants: Iterable[str]) -> set[str]:
+    privileges: set[str] = set()
+    for grant in grants:
+        match = re.match(r"GRANT (.+?) ON \*\.\* TO ", grant)
+        if match:
+            privileges.update(p.strip().upper() for p in match.group(1).split(","))
+    return privileges
+
+
+def current_position(connection: MySQLConnection) -> BinlogPosition:
+    """Where the binlog ends now (SHOW MASTER STATUS) with MariaDB's @@gtid_binlog_pos."""
+    conn = connection.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW MASTER STATUS")
+            row = cursor.fetchone()
+            if row is None:
+                raise TerminalSourceError(
+                    f"{connection.describe()}: the binlog is off: set `log_bin = mysql-bin`"
+                )
+            gtid: str | None = None
+            cursor.execute("SHOW GLOBAL VARIABLES LIKE 'gtid_binlog_pos'")
+            gtid_row = cursor.fetchone()
+            if gtid_row is not None:
+                gtid = str(gtid_row[1])
+            return BinlogPosition(str(row[0]), int(row[1]), gtid)
+    except pymysql.err.MySQLError as exc:
+        raise source_error(exc, connection) from exc
+    finally:
+        conn.close()
+
+
+def _one(row: Any) -> Any:
+    if row is None:
+        raise TerminalSourceError("the server returned no row")
+    return row[0]
+
+
+def _split_table(name: str) -> tuple[str, str]:
+    schema, sep, table = name.partition(".")
+    if not sep or not schema or not table:
+        raise TerminalSourceError(f"name MySQL tables as 'database.table', not {name!r}")
+    return schema, table
+
+
+class TableInfo:
+    """Primary keys and timestamp columns from information_schema, cached until a DDL."""
+
+    def __init__(self, conn: pymysql.connections.Connection[Any]) -> None:
+        self._conn = conn
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._timestamps: dict[str, frozenset[str]] = {}
+
+    def key(self, table: str) -> tuple[str, ...]:
+        if table not in self._keys:
+            schema, name = _split_table(table)
+            with self._conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
+                    "ORDER BY ORDINAL_POSITION",
+                    (schema, name),
+                )
+                self._keys[table] = tuple(str(row[0]) for row in cursor.fetchall())
+        return self._keys[table]
+
+    def timestamps(self, table: str) -> frozenset[str]:
+        if table not in self._timestamps:
+            schema, name = _split_table(table)
+            with self._conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                    "AND TABLE_NAME = %s AND DATA_TYPE = 'timestamp'",
+                    (schema, name),
+                )
+                self._timestamps[table] = frozenset(str(row[0]) for row in cursor.fetchall())
+        return self._timestamps[table]
+
+    def forget(self) -> None:
+        self._keys.clear()
+        self._timestamps.clear()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Snapshot:
+    """A consistent read of tables plus the binlog position the stream continues from.
+
+    `START TRANSACTION WITH CONSISTENT SNAPSHOT` opens an InnoDB read view; inside it MariaDB's
+    status variables `binlog_snapshot_file` / `binlog_snapshot_position` name the binlog point
+    of exactly that view: every transaction before it is in the snapshot, every one after it is
+    in the stream. No table lock is taken.
+    """
+
+    def __init__(self, connection: MySQLConnection) -> None:
+        self._connection = connection
+        self._conn = connection.connect(init_command="SET time_zone = '+00:00'")
+        try:
+            with self._conn.cursor() as cursor:
+                cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                cursor.execute("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'")
+                status = {str(name).lower(): str(value) for name, value in cursor.fetchall()}
+        except pymysql.err.MySQLError as exc:
+            self._conn.close()
+            raise source_error(exc, connection) from exc
+        if "binlog_snapshot_file" not in status or not status["binlog_snapshot_file"]:
+            self._conn.close()
+            raise TerminalSourceError(
+                f"{connection.describe()}: no binlog_snapshot_file status: a lock-free consistent "
+                "snapshot needs MariaDB with log_bin = ON"
+            )
+        self.position = BinlogPosition(
+            status["binlog_snapshot_file"], int(status["binlog_snapshot_position"])
+        )
+        self._info = TableInfo(self._conn)
+
+    def key(self, table: str) -> tuple[str, ...]:
+        return self._info.key(table)
+
+    def read(self, table: str, *, batch_rows: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+        """The table's rows as of the snapshot, typed like the stream's `Change.row`."""
+        schema, name = _split_table(table)
+        timestamps = self._info.timestamps(table)
+        quoted = f"`{schema.replace('`', '``')}`.`{name.replace('`', '``')}`"
+        try:
+            with self._conn.cursor(pymysql.cursors.SSDictCursor) as cursor:
+                cursor.execute(f"SELECT * FROM {quoted}")  # noqa: S608 - quoted identifier
+                while batch := cursor.fetchmany(batch_rows):
+                    if timestamps:
+                        for row in batch:
+                            for column in timestamps:
+                                row[column] = _utc(row[column])
+                    yield list(batch)
+        except pymysql.err.MySQLError as exc:
+            raise source_error(exc, self._connection) from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(pymysql.err.MySQLError):  # a read-only view: nothing to undo
+            self._conn.rollback()
+        self._conn.close()
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC)
+    if isinstance(value, str):  # a zero date '0000-00-00 00:00:00' (the binlog gives None)
+        return None
+    return value
+
+
+def stream(
+    connection: MySQLConnection,
+    position: BinlogPosition | str,
+    tables: Sequence[str],
+    *,
+    server_id: int,
+    heartbeat: float = 1.0,
+) -> Iterator[Change | Heartbeat]:
+    """Changes to `tables` ("database.table") committed after `position`, in commit order.
+
+    Blocks for new changes, yielding a `Heartbeat` at least every `heartbeat` seconds while idle,
+    so the caller can stop by leaving the loop. `server_id` must be unique among the server's
+    replicas and readers: a second connection with the same id takes the first one's place.
+    """
+    start = position if isinstance(position, BinlogPosition) else BinlogPosition.parse(position)
+    wanted = {_split_table(table) for table in tables}
+    reader = BinLogStreamReader(
+        connection_settings=connection.settings(read_timeout=max(30.0, heartbeat * 4)),
+        # given here so the library's schema connection names `database`, not the deprecated `db`
+        ctl_connection_settings=connection.settings(database="information_schema"),
+        server_id=server_id,
+        log_file=start.file,
+        log_pos=start.pos,
+        resume_stream=True,
+        blocking=True,
+        only_events=[
+            WriteRowsEvent,
+            UpdateRowsEvent,
+            DeleteRowsEvent,
+            XidEvent,
+            QueryEvent,
+            RotateEvent,
+            HeartbeatLogEvent,
+        ],
+        only_schemas=sorted({schema for schema, _ in wanted}),
+        only_tables=sorted({table for _, table in wanted}),
+        slave_heartbeat=heartbeat,
+        enable_logging=False,  # its parameter dump would include connection settings
+    )
+    info = TableInfo(connection.connect())
+    yield from _read(reader, info, wanted, start, connection, heartbeat)
+
+
+def _read(
+    reader: BinLogStreamReader,
+    info: TableInfo,
+    wanted: set[tuple[str, str]],
+    start: BinlogPosition,
+    connection: MySQLConnection,
+    heartbeat: float,
+) -> Iterator[Change | Heartbeat]:
+    pending: list[tuple[str, Op, dict[str, Any], tuple[str, ...]]] = []
+    last = start
+    last_yield = time.monotonic()
+    try:
+        while True:
+            try:
+                event = reader.fetchone()
+            except pymysql.err.MySQLError as exc:
+                raise source_error(exc, connection, str(last)) from exc
+            except OSError as exc:
+                raise source_error(exc, connection, str(last)) from exc
+            if event is None:
+                return
+            if isinstance(event, RowsEvent):
+                if (event.schema, event.table) in wanted:
+                    pending.extend(_row_changes(event, info))
+            elif isinstance(event, XidEvent) or (
+                isinstance(event, QueryEvent) and event.query.strip().upper() == "COMMIT"
+            ):
+                last = BinlogPosition(str(reader.log_file), int(event.packet.log_pos))
+                if pending:
+                    committed_at = datetime.fromtimestamp(event.timestamp, UTC)
+                    for index, (table, op, row, key) in enumerate(pending):
+                        yield Change(
+                            table=table,
+                            op=op,
+                            row=row,
+                            key=key,
+                            committed_at=committed_at,
+                            position=str(last),
+                            transaction_end=index == len(pending) - 1,
+                        )
+                    pending = []
+                    last_yield = time.monotonic()
+                elif time.monotonic() - last_yield >= heartbeat:
+                    yield Heartbeat(position=str(last), at=datetime.now(UTC))
+                    last_yield = time.monotonic()
+            elif isinstance(event, QueryEvent):
+                if event.query.strip().upper() not in ("BEGIN", "ROLLBACK"):
+                    info.forget()  # DDL: keys may have changed
+            elif isinstance(event, HeartbeatLogEvent) and not pending:
+                yield Heartbeat(position=str(last), at=datetime.now(UTC))
+                last_yield = time.monotonic()
+    finally:
+        reader.close()
+        info.close()
+
+
+def _row_changes(
+    event: RowsEvent, info: TableInfo
+) -> Iterator[tuple[str, Op, dict[str, Any], tuple[str, ...]]]:
+    table = f"{event.schema}.{event.table}"
+    names = [column.name for column in event.columns]
+    if any(not name or name.startswith("UNKNOWN_COL") for name in names):
+        raise TerminalSourceError(
+            f"the binlog does not name the columns of {table}: set binlog_row_metadata = FULL"
+        )
+    timestamps = {c.name for c in event.columns if c.type in _TIMESTAMP_TYPES}
+    key = info.key(table)
+    for row in event.rows:
+        if isinstance(event, WriteRowsEvent):
+            yield table, Op.INSERT, _typed(row["values"], timestamps), key
+        elif isinstance(event, DeleteRowsEvent):
+            yield table, Op.DELETE, _typed(row["values"], timestamps), key
+        else:
+            before = _typed(row["before_values"], timestamps)
+            after = _typed(row["after_values"], timestamps)
+            if key and any(before[k] != after[k] for k in key):
+                # the key moved: the old row is gone, a new one exists
+                yield table, Op.DELETE, before, key
+                yield table, Op.INSERT, after, key
+            else:
+                yield table, Op.UPDATE, after, key
+
+
+def _typed(values: dict[str, Any], timestamps: set[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in timestamps and isinstance(value, datetime):
+            value = value.replace(tzinfo=UTC)
+        elif isinstance(value, dict | list):  # MySQL's binary JSON, decoded by the library
+            value = json.dumps(value, ensure_ascii=False, default=_json_default)
+        elif isinstance(value, set):
+            value = ",".join(sorted(value))
+        row[name] = value
+    return row
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -8,9 +8,7 @@ commit order, all carrying the position after that commit. See docs/cdc-mysql.md
 from __future__ import annotations
 
 import contextlib
-import json
 import re
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,22 +18,22 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.constants import FIELD_TYPE
-from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
-from pymysqlreplication.row_event import (
-    DeleteRowsEvent,
-    RowsEvent,
-    UpdateRowsEvent,
-    WriteRowsEvent,
+from pymysqlreplication.event import (
+    HeartbeatLogEvent,
+    MariadbGtidEvent,
+    QueryEvent,
+    RotateEvent,
+    XidEvent,
 )
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-from datapolis.ingest.cdc.events import Change, Heartbeat, Op
+from datapolis.ingest.cdc._mysql_binlog import TableInfo, Where, is_gtid, read, split_table
+from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.errors import SourceError, TerminalSourceError, TransientSourceError
 
 _TRANSIENT_CODES = {1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
 _TERMINAL_CODES = {1044, 1045, 1049, 1142, 1143, 1227, 1370}
 _ER_MASTER_FATAL_READING_BINLOG = 1236
-_TIMESTAMP_TYPES = {FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2}
 _REQUIRED_SETTINGS = (
     ("log_bin", "ON", "log_bin = mysql-bin (in the server's [mysqld]/[mariadbd] section)"),
     ("binlog_format", "ROW", "binlog_format = ROW"),
@@ -85,7 +83,7 @@ class BinlogPosition:
 
     file: str
     pos: int
-    gtid: str | None = field(default=None, compare=False)  # MariaDB @@gtid_binlog_pos, for info
+    gtid: str | None = field(default=None, compare=False)  # the same point as MariaDB GTIDs
 
     def __str__(self) -> str:
         return f"{self.file}:{self.pos}"
@@ -173,7 +171,7 @@ def _global_privileges(grants: Iterable[str]) -> set[str]:
 
 
 def current_position(connection: MySQLConnection) -> BinlogPosition:
-    """Where the binlog ends now (SHOW MASTER STATUS) with MariaDB's @@gtid_binlog_pos."""
+    """Where the binlog ends now (SHOW MASTER STATUS), on MariaDB also as a GTID list."""
     conn = connection.connect()
     try:
         with conn.cursor() as cursor:
@@ -184,10 +182,11 @@ def current_position(connection: MySQLConnection) -> BinlogPosition:
                     f"{connection.describe()}: the binlog is off: set `log_bin = mysql-bin`"
                 )
             gtid: str | None = None
-            cursor.execute("SHOW GLOBAL VARIABLES LIKE 'gtid_binlog_pos'")
-            gtid_row = cursor.fetchone()
-            if gtid_row is not None:
-                gtid = str(gtid_row[1])
+            cursor.execute("SELECT VERSION()")
+            if "MariaDB" in str(_one(cursor.fetchone())):
+                # the same point as a GTID list (not @@gtid_binlog_pos: a commit may come between)
+                cursor.execute("SELECT BINLOG_GTID_POS(%s, %s)", (row[0], row[1]))
+                gtid = str(_one(cursor.fetchone()) or "") or None
             return BinlogPosition(str(row[0]), int(row[1]), gtid)
     except pymysql.err.MySQLError as exc:
         raise source_error(exc, connection) from exc
@@ -199,54 +198,6 @@ def _one(row: Any) -> Any:
     if row is None:
         raise TerminalSourceError("the server returned no row")
     return row[0]
-
-
-def _split_table(name: str) -> tuple[str, str]:
-    schema, sep, table = name.partition(".")
-    if not sep or not schema or not table:
-        raise TerminalSourceError(f"name MySQL tables as 'database.table', not {name!r}")
-    return schema, table
-
-
-class TableInfo:
-    """Primary keys and timestamp columns from information_schema, cached until a DDL."""
-
-    def __init__(self, conn: pymysql.connections.Connection[Any]) -> None:
-        self._conn = conn
-        self._keys: dict[str, tuple[str, ...]] = {}
-        self._timestamps: dict[str, frozenset[str]] = {}
-
-    def key(self, table: str) -> tuple[str, ...]:
-        if table not in self._keys:
-            schema, name = _split_table(table)
-            with self._conn.cursor() as cursor:
-                cursor.execute(
-                    "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
-                    "ORDER BY ORDINAL_POSITION",
-                    (schema, name),
-                )
-                self._keys[table] = tuple(str(row[0]) for row in cursor.fetchall())
-        return self._keys[table]
-
-    def timestamps(self, table: str) -> frozenset[str]:
-        if table not in self._timestamps:
-            schema, name = _split_table(table)
-            with self._conn.cursor() as cursor:
-                cursor.execute(
-                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
-                    "AND TABLE_NAME = %s AND DATA_TYPE = 'timestamp'",
-                    (schema, name),
-                )
-                self._timestamps[table] = frozenset(str(row[0]) for row in cursor.fetchall())
-        return self._timestamps[table]
-
-    def forget(self) -> None:
-        self._keys.clear()
-        self._timestamps.clear()
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 class Snapshot:
@@ -267,6 +218,12 @@ class Snapshot:
                 cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 cursor.execute("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'")
                 status = {str(name).lower(): str(value) for name, value in cursor.fetchall()}
+                if status.get("binlog_snapshot_file"):
+                    cursor.execute(
+                        "SELECT BINLOG_GTID_POS(%s, %s)",
+                        (status["binlog_snapshot_file"], status["binlog_snapshot_position"]),
+                    )
+                    status["gtid"] = str(_one(cursor.fetchone()) or "")
         except pymysql.err.MySQLError as exc:
             self._conn.close()
             raise source_error(exc, connection) from exc
@@ -277,7 +234,9 @@ class Snapshot:
                 "snapshot needs MariaDB with log_bin = ON"
             )
         self.position = BinlogPosition(
-            status["binlog_snapshot_file"], int(status["binlog_snapshot_position"])
+            status["binlog_snapshot_file"],
+            int(status["binlog_snapshot_position"]),
+            status["gtid"] or None,
         )
         self._info = TableInfo(self._conn)
 
@@ -286,7 +245,7 @@ class Snapshot:
 
     def read(self, table: str, *, batch_rows: int = 10_000) -> Iterator[list[dict[str, Any]]]:
         """The table's rows as of the snapshot, typed like the stream's `Change.row`."""
-        schema, name = _split_table(table)
+        schema, name = split_table(table)
         timestamps = self._info.timestamps(table)
         quoted = f"`{schema.replace('`', '``')}`.`{name.replace('`', '``')}`"
         try:
@@ -333,25 +292,35 @@ def stream(
 ) -> Iterator[Change | Heartbeat]:
     """Changes to `tables` ("database.table") committed after `position`, in commit order.
 
-    Blocks for new changes, yielding a `Heartbeat` at least every `heartbeat` seconds while idle,
-    so the caller can stop by leaving the loop. `server_id` must be unique among the server's
-    replicas and readers: a second connection with the same id takes the first one's place.
+    `position` is "file:pos" or a MariaDB GTID list ("0-1-42"); the changes carry positions of
+    the same form. Blocks for new changes, yielding a `Heartbeat` at least every `heartbeat`
+    seconds while idle, so the caller can stop by leaving the loop. `server_id` must be unique
+    among the server's replicas and readers: a newer connection with the same id replaces one.
     """
-    start = position if isinstance(position, BinlogPosition) else BinlogPosition.parse(position)
-    wanted = {_split_table(table) for table in tables}
+    gtid = position if isinstance(position, str) and is_gtid(position) else None
+    if gtid is not None:
+        start = BinlogPosition("", 4, gtid)
+    elif isinstance(position, BinlogPosition):
+        start = position
+    else:
+        start = BinlogPosition.parse(position)
+    wanted = {split_table(table) for table in tables}
     reader = BinLogStreamReader(
         connection_settings=connection.settings(read_timeout=max(30.0, heartbeat * 4)),
         # given here so the library's schema connection names `database`, not the deprecated `db`
         ctl_connection_settings=connection.settings(database="information_schema"),
         server_id=server_id,
-        log_file=start.file,
-        log_pos=start.pos,
+        log_file=start.file if gtid is None else None,
+        log_pos=start.pos if gtid is None else None,
+        auto_position=gtid,
+        is_mariadb=gtid is not None,  # the library's MariaDB mode is its GTID mode
         resume_stream=True,
         blocking=True,
         only_events=[
             WriteRowsEvent,
             UpdateRowsEvent,
             DeleteRowsEvent,
+            MariadbGtidEvent,
             XidEvent,
             QueryEvent,
             RotateEvent,
@@ -363,106 +332,9 @@ def stream(
         enable_logging=False,  # its parameter dump would include connection settings
     )
     info = TableInfo(connection.connect())
-    yield from _read(reader, info, wanted, start, connection, heartbeat)
+    where = Where(start.file, start.pos, gtid)
 
+    def error(exc: Exception, at: str) -> SourceError:
+        return source_error(exc, connection, at)
 
-def _read(
-    reader: BinLogStreamReader,
-    info: TableInfo,
-    wanted: set[tuple[str, str]],
-    start: BinlogPosition,
-    connection: MySQLConnection,
-    heartbeat: float,
-) -> Iterator[Change | Heartbeat]:
-    pending: list[tuple[str, Op, dict[str, Any], tuple[str, ...]]] = []
-    last = start
-    last_yield = time.monotonic()
-    try:
-        while True:
-            try:
-                event = reader.fetchone()
-            except pymysql.err.MySQLError as exc:
-                raise source_error(exc, connection, str(last)) from exc
-            except OSError as exc:
-                raise source_error(exc, connection, str(last)) from exc
-            if event is None:
-                return
-            if isinstance(event, RowsEvent):
-                if (event.schema, event.table) in wanted:
-                    pending.extend(_row_changes(event, info))
-            elif isinstance(event, XidEvent) or (
-                isinstance(event, QueryEvent) and event.query.strip().upper() == "COMMIT"
-            ):
-                last = BinlogPosition(str(reader.log_file), int(event.packet.log_pos))
-                if pending:
-                    committed_at = datetime.fromtimestamp(event.timestamp, UTC)
-                    for index, (table, op, row, key) in enumerate(pending):
-                        yield Change(
-                            table=table,
-                            op=op,
-                            row=row,
-                            key=key,
-                            committed_at=committed_at,
-                            position=str(last),
-                            transaction_end=index == len(pending) - 1,
-                        )
-                    pending = []
-                    last_yield = time.monotonic()
-                elif time.monotonic() - last_yield >= heartbeat:
-                    yield Heartbeat(position=str(last), at=datetime.now(UTC))
-                    last_yield = time.monotonic()
-            elif isinstance(event, QueryEvent):
-                if event.query.strip().upper() not in ("BEGIN", "ROLLBACK"):
-                    info.forget()  # DDL: keys may have changed
-            elif isinstance(event, HeartbeatLogEvent) and not pending:
-                yield Heartbeat(position=str(last), at=datetime.now(UTC))
-                last_yield = time.monotonic()
-    finally:
-        reader.close()
-        info.close()
-
-
-def _row_changes(
-    event: RowsEvent, info: TableInfo
-) -> Iterator[tuple[str, Op, dict[str, Any], tuple[str, ...]]]:
-    table = f"{event.schema}.{event.table}"
-    names = [column.name for column in event.columns]
-    if any(not name or name.startswith("UNKNOWN_COL") for name in names):
-        raise TerminalSourceError(
-            f"the binlog does not name the columns of {table}: set binlog_row_metadata = FULL"
-        )
-    timestamps = {c.name for c in event.columns if c.type in _TIMESTAMP_TYPES}
-    key = info.key(table)
-    for row in event.rows:
-        if isinstance(event, WriteRowsEvent):
-            yield table, Op.INSERT, _typed(row["values"], timestamps), key
-        elif isinstance(event, DeleteRowsEvent):
-            yield table, Op.DELETE, _typed(row["values"], timestamps), key
-        else:
-            before = _typed(row["before_values"], timestamps)
-            after = _typed(row["after_values"], timestamps)
-            if key and any(before[k] != after[k] for k in key):
-                # the key moved: the old row is gone, a new one exists
-                yield table, Op.DELETE, before, key
-                yield table, Op.INSERT, after, key
-            else:
-                yield table, Op.UPDATE, after, key
-
-
-def _typed(values: dict[str, Any], timestamps: set[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in timestamps and isinstance(value, datetime):
-            value = value.replace(tzinfo=UTC)
-        elif isinstance(value, dict | list):  # MySQL's binary JSON, decoded by the library
-            value = json.dumps(value, ensure_ascii=False, default=_json_default)
-        elif isinstance(value, set):
-            value = ",".join(sorted(value))
-        row[name] = value
-    return row
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
+    yield from read(reader, info, wanted, where, error, heartbeat)

@@ -73,24 +73,31 @@ def _table(database: MySQLConnection, ddl: str) -> str:
     return f"{database.database}.{name}"
 
 
+def _reached(position: str, end: BinlogPosition) -> bool:
+    if ":" in position:
+        return BinlogPosition.parse(position) >= end
+    assert end.gtid, "a GTID stream needs a GTID end"
+    seen = {g.split("-")[0]: int(g.split("-")[2]) for g in position.split(",")}
+    return all(seen.get(g.split("-")[0], -1) >= int(g.split("-")[2]) for g in end.gtid.split(","))
+
+
 def _collect(
     connection: MySQLConnection,
     start: BinlogPosition | str,
     tables: list[str],
     *,
-    until: BinlogPosition | None = None,
     timeout: float = 15.0,
 ) -> list[Change]:
-    """Every change after `start` up to the binlog end as it is now (or `until`)."""
-    end = until or current_position(connection)
+    """Every change after `start` up to the binlog end as it is now."""
+    end = current_position(connection)
     changes: list[Change] = []
     deadline = time.monotonic() + timeout
     for event in stream(connection, start, tables, server_id=_server_id(), heartbeat=0.2):
         if isinstance(event, Change):
             changes.append(event)
-            if event.transaction_end and BinlogPosition.parse(event.position) >= end:
+            if event.transaction_end and _reached(event.position, end):
                 break
-        elif BinlogPosition.parse(event.position) >= end:
+        elif _reached(event.position, end):
             break
         assert time.monotonic() < deadline, f"no position {end} within {timeout}s"
     return changes
@@ -232,14 +239,17 @@ def test_a_transaction_arrives_together_and_a_rollback_not_at_all(
     assert changes[4].position != changes[0].position
 
 
+@pytest.mark.parametrize("form", ["file:pos", "gtid"])
 def test_resume_from_a_stored_position_sees_exactly_the_later_changes(
-    database: MySQLConnection,
+    database: MySQLConnection, form: str
 ) -> None:
     table = _table(database, "id INT PRIMARY KEY, v INT")
-    start = current_position(database)
+    now = current_position(database)
+    start = str(now) if form == "file:pos" else str(now.gtid)
     _run(database, *(f"INSERT INTO {table} VALUES ({i}, 0)" for i in range(1, 4)))
     first = _collect(database, start, [table])
     stored = first[-1].position  # what the caller persisted after its warehouse commit
+    assert (":" in stored) == (form == "file:pos")  # positions keep the form they started in
 
     # changes made while no reader runs
     _run(
@@ -291,7 +301,10 @@ def test_idle_stream_sends_heartbeats(database: MySQLConnection) -> None:
     assert all(b.at.tzinfo is UTC for b in beats)
 
 
-def test_snapshot_and_stream_see_every_row_exactly_once(database: MySQLConnection) -> None:
+@pytest.mark.parametrize("form", ["file:pos", "gtid"])
+def test_snapshot_and_stream_see_every_row_exactly_once(
+    database: MySQLConnection, form: str
+) -> None:
     table = _table(database, "id INT PRIMARY KEY, name VARCHAR(20)")
     _run(database, f"INSERT INTO {table} SELECT seq, '初始' FROM seq_1_to_300")
     stop = threading.Event()
@@ -324,7 +337,8 @@ def test_snapshot_and_stream_see_every_row_exactly_once(database: MySQLConnectio
     finally:
         stop.set()
         writer.join()
-    streamed = [c.row["id"] for c in _collect(database, position, [table]) if c.op is Op.INSERT]
+    start = str(position) if form == "file:pos" else str(position.gtid)
+    streamed = [c.row["id"] for c in _collect(database, start, [table]) if c.op is Op.INSERT]
 
     assert len(written) > 20 and len(streamed) > 5
     everything = snapped + streamed
@@ -429,4 +443,3 @@ def test_a_reader_killed_mid_stream_resumes_without_losing_a_change(
     assert resumed[0] == applied[-1] + 1  # nothing applied twice, nothing skipped
     assert applied + resumed == list(range(1, next_id))
     assert child.returncode == -signal.SIGKILL
-

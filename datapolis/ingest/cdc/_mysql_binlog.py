@@ -1,0 +1,219 @@
+"""Turning binlog events into `Change`s: transaction buffering, positions, value types."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.constants import FIELD_TYPE
+from pymysqlreplication.event import HeartbeatLogEvent, MariadbGtidEvent, QueryEvent, XidEvent
+from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, WriteRowsEvent
+
+from datapolis.ingest.cdc.events import Change, Heartbeat, Op
+from datapolis.ingest.errors import SourceError, TerminalSourceError
+
+_TIMESTAMP_TYPES = {FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2}
+_GTID_LIST = re.compile(r"\d+-\d+-\d+(,\d+-\d+-\d+)*")
+
+Pending = tuple[str, Op, dict[str, Any], tuple[str, ...]]
+
+
+def split_table(name: str) -> tuple[str, str]:
+    schema, sep, table = name.partition(".")
+    if not sep or not schema or not table:
+        raise TerminalSourceError(f"name MySQL tables as 'database.table', not {name!r}")
+    return schema, table
+
+
+def is_gtid(text: str) -> bool:
+    """A MariaDB GTID position ("0-1-42" or "0-1-42,1-2-7"), as opposed to "file:pos"."""
+    return bool(_GTID_LIST.fullmatch(text.replace(" ", "")))
+
+
+class TableInfo:
+    """Primary keys and timestamp columns from information_schema, cached until a DDL."""
+
+    def __init__(self, conn: pymysql.connections.Connection[Any]) -> None:
+        self._conn = conn
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._timestamps: dict[str, frozenset[str]] = {}
+
+    def _column_names(self, table: str, where: str) -> list[str]:
+        schema, name = split_table(table)
+        with self._conn.cursor() as cursor:
+            cursor.execute(where, (schema, name))
+            return [str(row[0]) for row in cursor.fetchall()]
+
+    def key(self, table: str) -> tuple[str, ...]:
+        if table not in self._keys:
+            self._keys[table] = tuple(
+                self._column_names(
+                    table,
+                    "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+                    "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY' "
+                    "ORDER BY ORDINAL_POSITION",
+                )
+            )
+        return self._keys[table]
+
+    def timestamps(self, table: str) -> frozenset[str]:
+        if table not in self._timestamps:
+            self._timestamps[table] = frozenset(
+                self._column_names(
+                    table,
+                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                    "AND TABLE_NAME = %s AND DATA_TYPE = 'timestamp'",
+                )
+            )
+        return self._timestamps[table]
+
+    def forget(self) -> None:
+        self._keys.clear()
+        self._timestamps.clear()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Where:
+    """The last commit seen, as "file:pos" or, when the reader started from one, a GTID list."""
+
+    def __init__(self, file: str, pos: int, gtid: str | None) -> None:
+        self.file, self.pos = file, pos
+        self.gtid = None if gtid is None else _gtid_state(gtid)
+        self._open: str | None = None  # the GTID of the transaction being read
+
+    def begin(self, gtid: str) -> None:
+        self._open = gtid
+
+    def commit(self, file: str | None, pos: int) -> None:
+        if file:
+            self.file = file
+        self.pos = pos
+        if self.gtid is not None and self._open is not None:
+            self.gtid[int(self._open.split("-", 1)[0])] = self._open
+        self._open = None
+
+    def __str__(self) -> str:
+        if self.gtid is not None:
+            return ",".join(self.gtid[domain] for domain in sorted(self.gtid))
+        return f"{self.file}:{self.pos}"
+
+
+def _gtid_state(text: str) -> dict[int, str]:
+    state: dict[int, str] = {}
+    for gtid in text.replace(" ", "").split(","):
+        if gtid:
+            state[int(gtid.split("-", 1)[0])] = gtid
+    return state
+
+
+def read(
+    reader: BinLogStreamReader,
+    info: TableInfo,
+    wanted: set[tuple[str, str]],
+    where: Where,
+    error: Callable[[Exception, str], SourceError],
+    heartbeat: float,
+) -> Iterator[Change | Heartbeat]:
+    pending: list[Pending] = []
+    last_yield = time.monotonic()
+    try:
+        while True:
+            try:
+                event = reader.fetchone()
+            except (pymysql.err.MySQLError, OSError) as exc:
+                raise error(exc, str(where)) from exc
+            if event is None:
+                return
+            if isinstance(event, RowsEvent):
+                if (event.schema, event.table) in wanted:
+                    pending.extend(_row_changes(event, info))
+                continue
+            if isinstance(event, MariadbGtidEvent):
+                where.begin(str(event.gtid))
+                continue
+            statement = event.query.strip().upper() if isinstance(event, QueryEvent) else ""
+            if isinstance(event, XidEvent) or statement == "COMMIT":
+                where.commit(reader.log_file, int(event.packet.log_pos))
+                if pending:
+                    yield from _commit(pending, event.timestamp, str(where))
+                    pending = []
+                    last_yield = time.monotonic()
+                elif time.monotonic() - last_yield >= heartbeat:
+                    yield Heartbeat(position=str(where), at=datetime.now(UTC))
+                    last_yield = time.monotonic()
+            elif isinstance(event, QueryEvent) and statement not in ("BEGIN", "ROLLBACK"):
+                info.forget()  # DDL: keys may have changed
+                if not pending:  # DDL commits by itself
+                    where.commit(reader.log_file, int(event.packet.log_pos))
+            elif isinstance(event, HeartbeatLogEvent) and not pending:
+                yield Heartbeat(position=str(where), at=datetime.now(UTC))
+                last_yield = time.monotonic()
+    finally:
+        reader.close()
+        info.close()
+
+
+def _commit(pending: list[Pending], timestamp: int, position: str) -> Iterator[Change]:
+    committed_at = datetime.fromtimestamp(timestamp, UTC)
+    for index, (table, op, row, key) in enumerate(pending):
+        yield Change(
+            table=table,
+            op=op,
+            row=row,
+            key=key,
+            committed_at=committed_at,
+            position=position,
+            transaction_end=index == len(pending) - 1,
+        )
+
+
+def _row_changes(event: RowsEvent, info: TableInfo) -> Iterator[Pending]:
+    table = f"{event.schema}.{event.table}"
+    names = [column.name for column in event.columns]
+    if any(not name or name.startswith("UNKNOWN_COL") for name in names):
+        raise TerminalSourceError(
+            f"the binlog does not name the columns of {table}: set binlog_row_metadata = FULL"
+        )
+    timestamps = {c.name for c in event.columns if c.type in _TIMESTAMP_TYPES}
+    key = info.key(table)
+    for row in event.rows:
+        if isinstance(event, WriteRowsEvent):
+            yield table, Op.INSERT, _typed(row["values"], timestamps), key
+        elif isinstance(event, DeleteRowsEvent):
+            yield table, Op.DELETE, _typed(row["values"], timestamps), key
+        else:
+            before = _typed(row["before_values"], timestamps)
+            after = _typed(row["after_values"], timestamps)
+            if key and any(before[k] != after[k] for k in key):
+                # the key moved: the old row is gone, a new one exists
+                yield table, Op.DELETE, before, key
+                yield table, Op.INSERT, after, key
+            else:
+                yield table, Op.UPDATE, after, key
+
+
+def _typed(values: dict[str, Any], timestamps: set[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in timestamps and isinstance(value, datetime):
+            value = value.replace(tzinfo=UTC)
+        elif isinstance(value, dict | list):  # MySQL's binary JSON, decoded by the library
+            value = json.dumps(value, ensure_ascii=False, default=_json_default)
+        elif isinstance(value, set):
+            value = ",".join(sorted(value))
+        row[name] = value
+    return row
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -12,6 +12,7 @@ class Op(enum.StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+    TRUNCATE = "truncate"  # every row of the table is gone; `row` is empty (PostgreSQL only)
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Change:
     """One row change, in commit order.
 
     `row` holds the new values (insert, update) or the old key values at least (delete).
+    An update's row may be partial: a column left out keeps its previous value (PostgreSQL
+    does not resend an unchanged TOASTed value), so consumers merge it column by column.
     `position` is the reader's opaque, persistable resume point *after* this change's
     transaction (PostgreSQL: the commit LSN as text; MySQL: "file:pos" or a GTID set); it is
     stored only once the warehouse has committed the change.

@@ -89,8 +89,11 @@ class Where:
         self.gtid = None if gtid is None else _gtid_state(gtid)
         self._open: str | None = None  # the GTID of the transaction being read
 
-    def begin(self, gtid: str) -> None:
+    def begin(self, gtid: str) -> bool:
+        """Note the transaction now read; True if it is the one already open (a re-read)."""
+        again = gtid == self._open
         self._open = gtid
+        return again
 
     def commit(self, file: str | None, pos: int) -> None:
         if file:
@@ -137,11 +140,15 @@ def read(
                     pending.extend(_row_changes(event, info))
                 continue
             if isinstance(event, MariadbGtidEvent):
-                where.begin(str(event.gtid))
+                if where.begin(str(event.gtid)):
+                    pending = []  # the library reconnected and this transaction starts again
                 continue
             statement = event.query.strip().upper() if isinstance(event, QueryEvent) else ""
             if isinstance(event, XidEvent) or statement == "COMMIT":
                 where.commit(reader.log_file, int(event.packet.log_pos))
+                if where.gtid is not None:
+                    # the library silently reconnects on a lost connection: from here, not the start
+                    reader.auto_position = str(where)
                 if pending:
                     yield from _commit(pending, event.timestamp, str(where))
                     pending = []

@@ -267,6 +267,52 @@ def test_resume_from_a_stored_position_sees_exactly_the_later_changes(
     ]
 
 
+def _dump_threads(connection: MySQLConnection) -> set[int]:
+    conn = connection.connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'"
+            )
+            return {int(row[0]) for row in cursor.fetchall()}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("form", ["file:pos", "gtid"])
+def test_a_dropped_connection_resumes_after_the_last_commit(
+    database: MySQLConnection, form: str
+) -> None:
+    table = _table(database, "id INT PRIMARY KEY")
+    now = current_position(database)
+    before = _dump_threads(database)
+    events = stream(
+        database,
+        str(now) if form == "file:pos" else str(now.gtid),
+        [table],
+        server_id=_server_id(),
+        heartbeat=0.2,
+    )
+    _run(database, f"INSERT INTO {table} VALUES (1), (2)")
+    ids: list[int] = []
+    killed: set[int] = set()
+    deadline = time.monotonic() + 15
+    for event in events:
+        assert time.monotonic() < deadline
+        if isinstance(event, Change):
+            ids.append(event.row["id"])
+            if event.row["id"] == 2:
+                # the server drops the replication connection; the library reconnects by itself
+                killed = _dump_threads(database) - before
+                for thread in killed:
+                    _run(database, f"KILL CONNECTION {thread}")
+                _run(database, f"INSERT INTO {table} VALUES (3)")
+            if event.row["id"] == 3:
+                break
+    events.close()
+    assert killed and ids == [1, 2, 3]
+
+
 def test_a_table_without_primary_key(database: MySQLConnection) -> None:
     table = _table(database, "code VARCHAR(10), v INT")
     start = current_position(database)

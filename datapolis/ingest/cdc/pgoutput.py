@@ -10,6 +10,7 @@ the transaction's end LSN as its resume position and that is only known at the C
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from datapolis.ingest.cdc.pgtypes import parse_text
 
 POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FULL_IDENTITY = ord("f")
+_FIRST_USER_OID = 16384  # below: built-in types, which pgtypes knows by OID
 
 
 class ProtocolError(Exception):
@@ -131,8 +133,11 @@ class _Reader:
 class Decoder:
     """Turns pgoutput messages into Changes, one committed transaction at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, base_types: Callable[[Set[int]], dict[int, int]] | None = None) -> None:
+        """`base_types` maps user-defined type OIDs to the built-in type under a domain."""
         self.relations: dict[int, Relation] = {}
+        self._base_types = base_types
+        self._type_cache: dict[int, int] = {}
         self.in_transaction = False
         self._pending: list[tuple[Relation, Op, dict[str, Any]]] = []
 
@@ -211,6 +216,14 @@ class Decoder:
             reader.int32()  # type modifier
             in_key = bool(flags & 1)
             columns.append(Column(name=column_name, type_oid=type_oid, in_key=in_key))
+        unknown = {c.type_oid for c in columns if c.type_oid >= _FIRST_USER_OID} - set(
+            self._type_cache
+        )
+        if unknown and self._base_types is not None:
+            self._type_cache.update({oid: oid for oid in unknown} | self._base_types(unknown))
+        columns = [
+            Column(c.name, self._type_cache.get(c.type_oid, c.type_oid), c.in_key) for c in columns
+        ]
         self.relations[oid] = Relation(oid, schema, name, replica_identity, tuple(columns))
 
     def _relation_of(self, reader: _Reader) -> Relation:

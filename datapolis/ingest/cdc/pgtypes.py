@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 SESSION_OPTIONS = (
-    "-c DateStyle=ISO -c TimeZone=UTC -c bytea_output=hex -c extra_float_digits=3"
-    " -c IntervalStyle=postgres"
+    "-c client_encoding=UTF8 -c DateStyle=ISO -c TimeZone=UTC -c bytea_output=hex"
+    " -c extra_float_digits=3 -c IntervalStyle=postgres"
 )
 
 BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 23, 25, 26

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import select
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,7 +71,7 @@ def _identity(cursor: Any, table: str) -> tuple[str, tuple[str, ...], tuple[str,
     oid, identity = found
     cursor.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0"
-        " AND NOT attisdropped ORDER BY attnum",
+        " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
         (oid,),
     )
     columns = tuple(row[0] for row in cursor.fetchall())
@@ -244,17 +244,22 @@ def _read_table(
     start: SlotStart,
     batch_rows: int,
 ) -> Iterator[SnapshotBatch]:
-    _, key, _ = _identity(cursor, table)
+    _, key, names = _identity(cursor, table)
+    # Generated columns are left out, as pgoutput leaves them out of the stream.
+    query = sql.SQL("SELECT {} FROM {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, names)), _qualified(table)
+    )
+    cursor.execute(query + sql.SQL(" LIMIT 0"))
+    # Values come as PostgreSQL prints them and are parsed like the stream's.
+    as_text = psycopg2.extensions.new_type(
+        tuple({column.type_code for column in cursor.description or ()}) or (0,),
+        "DATAPOLIS_TEXT",
+        lambda value, _cursor: value,
+    )
     with conn.cursor(name=f"snapshot_{start.slot}") as rows:
-        rows.itersize = batch_rows
-        rows.execute(sql.SQL("SELECT * FROM {}").format(_qualified(table)))
-        # Values come as PostgreSQL prints them and are parsed like the stream's.
-        as_text = psycopg2.extensions.new_type(
-            tuple({column.type_code for column in rows.description or ()}) or (0,),
-            "DATAPOLIS_TEXT",
-            lambda value, _cursor: value,
-        )
         psycopg2.extensions.register_type(as_text, rows)
+        rows.itersize = batch_rows
+        rows.execute(query)
         qualified = "{}.{}".format(*_split(table))
         while True:
             fetched = rows.fetchmany(batch_rows)
@@ -326,7 +331,7 @@ class PostgresChangeReader:
     def _messages(
         self, cursor: psycopg2.extras.ReplicationCursor, start: int, stop_after_idle: float | None
     ) -> Iterator[Change | Heartbeat]:
-        decoder = Decoder()
+        decoder = Decoder(base_types=self._base_types)
         position = start
         last_data = last_beat = time.monotonic()
         while True:
@@ -351,6 +356,19 @@ class PostgresChangeReader:
             if stop_after_idle is not None:
                 waits.append(stop_after_idle - (now - last_data))
             select.select([cursor], [], [], max(0.01, min(waits)))
+
+    def _base_types(self, oids: Set[int]) -> dict[int, int]:
+        """The built-in type under each domain (snapshots receive values as the base type)."""
+        with _session(self.params, "look up column types") as cursor:
+            cursor.execute(
+                "WITH RECURSIVE chain(start, oid, base) AS ("
+                " SELECT oid, oid, typbasetype FROM pg_type WHERE oid = ANY(%s)"
+                " UNION ALL SELECT c.start, t.oid, t.typbasetype"
+                " FROM chain c JOIN pg_type t ON t.oid = c.base)"
+                " SELECT start, oid FROM chain WHERE base = 0",
+                (sorted(oids),),
+            )
+            return dict(cursor.fetchall())
 
     def acknowledge(self, position: str) -> None:
         """Tell the server everything up to `position` is safely in the warehouse."""

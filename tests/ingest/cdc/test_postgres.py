@@ -187,6 +187,42 @@ def test_inserts_updates_and_deletes_arrive_typed(source: Source) -> None:
         assert abs((datetime.now(UTC) - change.committed_at).total_seconds()) < 60
 
 
+def test_snapshot_rows_and_streamed_rows_are_typed_alike(source: Source) -> None:
+    source.sql(
+        TYPES_TABLE,
+        "CREATE DOMAIN yuan AS numeric(12, 2)",
+        "ALTER TABLE typed ADD COLUMN fee yuan,"
+        " ADD COLUMN twice int GENERATED ALWAYS AS (small * 2) STORED",
+        TYPED_ROW,
+        "UPDATE typed SET fee = 12.5",
+    )
+    ensure_publication(source.params, source.publication, ["typed"])
+    batches = list(initial_snapshot(source.params, slot=source.slot, tables=["typed"]))
+    source.sql(TYPED_ROW.replace("(1,", "(2,"), "UPDATE typed SET fee = 12.5 WHERE id = 2")
+
+    (snapshot_row,) = batches[0].rows
+    _, update = source.changes(batches[0].resume_from)
+
+    assert snapshot_row["fee"] == Decimal("12.50") and "twice" not in snapshot_row
+    assert snapshot_row | {"id": 2} == update.row
+    assert batches[0].key == update.key == ("id",)
+
+
+def test_a_truncate_arrives_as_one_change_per_table(source: Source) -> None:
+    source.sql("CREATE TABLE a (id int PRIMARY KEY)", "CREATE TABLE b (id int PRIMARY KEY)")
+    start = source.start("a", "b")
+    source.sql("INSERT INTO a VALUES (1)", "TRUNCATE a, b")
+
+    insert, *truncates = source.changes(start)
+
+    assert insert.op == Op.INSERT and not insert.transaction_end
+    assert [(c.op, c.table, c.row) for c in truncates] == [
+        (Op.TRUNCATE, "public.a", {}),
+        (Op.TRUNCATE, "public.b", {}),
+    ]
+    assert truncates[-1].transaction_end
+
+
 def test_a_transaction_arrives_whole_with_its_end_marked(source: Source) -> None:
     source.sql("CREATE TABLE t (id int PRIMARY KEY, v text)")
     start = source.start("t")

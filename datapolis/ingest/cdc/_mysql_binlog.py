@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy
 import pymysql
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.constants import FIELD_TYPE
@@ -18,7 +19,6 @@ from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, WriteRowsEv
 from datapolis.ingest.cdc.events import Change, Heartbeat, Op
 from datapolis.ingest.errors import SourceError, TerminalSourceError
 
-_TIMESTAMP_TYPES = {FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2}
 _GTID_LIST = re.compile(r"\d+-\d+-\d+(,\d+-\d+-\d+)*")
 
 Pending = tuple[str, Op, dict[str, Any], tuple[str, ...]]
@@ -43,6 +43,7 @@ class TableInfo:
         self._conn = conn
         self._keys: dict[str, tuple[str, ...]] = {}
         self._timestamps: dict[str, frozenset[str]] = {}
+        self._dates: dict[str, frozenset[str]] = {}
 
     def _column_names(self, table: str, where: str) -> list[str]:
         schema, name = split_table(table)
@@ -63,6 +64,7 @@ class TableInfo:
         return self._keys[table]
 
     def timestamps(self, table: str) -> frozenset[str]:
+        """TIMESTAMP columns (an instant: read in UTC, returned UTC-aware)."""
         if table not in self._timestamps:
             self._timestamps[table] = frozenset(
                 self._column_names(
@@ -73,9 +75,22 @@ class TableInfo:
             )
         return self._timestamps[table]
 
+    def dates(self, table: str) -> frozenset[str]:
+        """DATE, DATETIME and TIMESTAMP columns: a zero date reads as text, the binlog as None."""
+        if table not in self._dates:
+            self._dates[table] = frozenset(
+                self._column_names(
+                    table,
+                    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                    "AND TABLE_NAME = %s AND DATA_TYPE IN ('date', 'datetime', 'timestamp')",
+                )
+            )
+        return self._dates[table]
+
     def forget(self) -> None:
         self._keys.clear()
         self._timestamps.clear()
+        self._dates.clear()
 
     def close(self) -> None:
         self._conn.close()
@@ -189,16 +204,16 @@ def _row_changes(event: RowsEvent, info: TableInfo) -> Iterator[Pending]:
         raise TerminalSourceError(
             f"the binlog does not name the columns of {table}: set binlog_row_metadata = FULL"
         )
-    timestamps = {c.name for c in event.columns if c.type in _TIMESTAMP_TYPES}
+    convert = _converters(event.columns)
     key = info.key(table)
     for row in event.rows:
         if isinstance(event, WriteRowsEvent):
-            yield table, Op.INSERT, _typed(row["values"], timestamps), key
+            yield table, Op.INSERT, _typed(row["values"], convert), key
         elif isinstance(event, DeleteRowsEvent):
-            yield table, Op.DELETE, _typed(row["values"], timestamps), key
+            yield table, Op.DELETE, _typed(row["values"], convert), key
         else:
-            before = _typed(row["before_values"], timestamps)
-            after = _typed(row["after_values"], timestamps)
+            before = _typed(row["before_values"], convert)
+            after = _typed(row["after_values"], convert)
             if key and any(before[k] != after[k] for k in key):
                 # the key moved: the old row is gone, a new one exists
                 yield table, Op.DELETE, before, key
@@ -207,17 +222,57 @@ def _row_changes(event: RowsEvent, info: TableInfo) -> Iterator[Pending]:
                 yield table, Op.UPDATE, after, key
 
 
-def _typed(values: dict[str, Any], timestamps: set[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in timestamps and isinstance(value, datetime):
-            value = value.replace(tzinfo=UTC)
-        elif isinstance(value, dict | list):  # MySQL's binary JSON, decoded by the library
-            value = json.dumps(value, ensure_ascii=False, default=_json_default)
-        elif isinstance(value, set):
-            value = ",".join(sorted(value))
-        row[name] = value
-    return row
+def _converters(columns: list[Any]) -> dict[str, Callable[[Any], Any]]:
+    """Per column, what turns the library's value into what a snapshot (PyMySQL) reads."""
+    convert: dict[str, Callable[[Any], Any]] = {}
+    for column in columns:
+        if column.type in (FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2):
+            convert[column.name] = _utc
+        elif column.type == FIELD_TYPE.FLOAT:
+            convert[column.name] = _single
+        elif column.type == FIELD_TYPE.JSON:
+            convert[column.name] = _json
+        elif column.type == FIELD_TYPE.BIT:
+            convert[column.name] = _bits
+        elif column.type == FIELD_TYPE.SET:
+            convert[column.name] = _members(list(column.set_values or []))
+    return convert
+
+
+def _typed(values: dict[str, Any], convert: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    return {
+        name: value if value is None or name not in convert else convert[name](value)
+        for name, value in values.items()
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC)
+
+
+def _single(value: float) -> float:
+    # a FLOAT is single precision: 1.1 arrives as 1.100000023841858; the server's text says 1.1
+    return float(str(numpy.float32(value)))
+
+
+def _members(declared: list[str]) -> Callable[[set[str]], str]:
+    """A SET reads as text in the declared order of its members."""
+    order = {member: index for index, member in enumerate(declared)}
+
+    def join(members: set[str]) -> str:
+        return ",".join(sorted(members, key=lambda member: order.get(member, len(order))))
+
+    return join
+
+
+def _bits(value: str) -> bytes:
+    return int(value, 2).to_bytes((len(value) + 7) // 8, "big")
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

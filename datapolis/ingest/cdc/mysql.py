@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from types import TracebackType
 from typing import Any
 
@@ -247,15 +247,20 @@ class Snapshot:
         """The table's rows as of the snapshot, typed like the stream's `Change.row`."""
         schema, name = split_table(table)
         timestamps = self._info.timestamps(table)
+        dates = self._info.dates(table)
         quoted = f"`{schema.replace('`', '``')}`.`{name.replace('`', '``')}`"
         try:
             with self._conn.cursor(pymysql.cursors.SSDictCursor) as cursor:
                 cursor.execute(f"SELECT * FROM {quoted}")  # noqa: S608 - quoted identifier
                 while batch := cursor.fetchmany(batch_rows):
-                    if timestamps:
+                    if dates:
                         for row in batch:
-                            for column in timestamps:
-                                row[column] = _utc(row[column])
+                            for column in dates:
+                                value = row[column]
+                                if isinstance(value, str):  # a zero date; the binlog says None
+                                    row[column] = None
+                                elif column in timestamps and value is not None:
+                                    row[column] = value.replace(tzinfo=UTC)
                     yield list(batch)
         except pymysql.err.MySQLError as exc:
             raise source_error(exc, self._connection) from exc
@@ -272,14 +277,6 @@ class Snapshot:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC)
-    if isinstance(value, str):  # a zero date '0000-00-00 00:00:00' (the binlog gives None)
-        return None
-    return value
 
 
 def stream(

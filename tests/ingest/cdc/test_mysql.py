@@ -393,19 +393,31 @@ def test_snapshot_and_stream_see_every_row_exactly_once(
 
 
 def test_snapshot_rows_are_typed_like_changes(database: MySQLConnection) -> None:
-    table = _table(database, "id INT PRIMARY KEY, name VARCHAR(9), seen TIMESTAMP NULL, b BLOB")
+    table = _table(
+        database,
+        "id INT PRIMARY KEY, name VARCHAR(9), seen TIMESTAMP NULL, b VARBINARY(4), f FLOAT, "
+        "d DOUBLE, s SET('x','b','a'), e ENUM('甲','乙'), t TIME(3), y YEAR, born DATE, "
+        "at DATETIME(6), j JSON, bits BIT(10), tiny TINYINT UNSIGNED, m MEDIUMINT",
+    )
+    start = current_position(database)
     _run(
         database,
         "SET time_zone = '+08:00'",
-        f"INSERT INTO {table} VALUES (1, '王五', '2024-01-01 08:00:00', x'01'),"
-        " (2, NULL, NULL, NULL)",
+        "SET sql_mode = ''",
+        f"INSERT INTO {table} VALUES (1, '王五', '2024-01-01 08:00:00', x'01', 1.1, 2.2, 'a,x',"
+        " '乙', '-12:30:00.5', 2024, '1990-01-02', '2024-01-01 08:00:00.000001', '[1, \"二\"]',"
+        " b'1000000001', 255, -8388608),"
+        " (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '0000-00-00',"
+        " '0000-00-00 00:00:00', NULL, NULL, NULL, NULL)",
     )
     with Snapshot(database) as snapshot:
-        rows = [row for batch in snapshot.read(table) for row in batch]
-    assert rows == [
-        {"id": 1, "name": "王五", "seen": datetime(2024, 1, 1, tzinfo=UTC), "b": b"\x01"},
-        {"id": 2, "name": None, "seen": None, "b": None},
-    ]
+        snapped = [row for batch in snapshot.read(table) for row in batch]
+    streamed = [c.row for c in _collect(database, start, [table])]
+    assert snapped[0]["seen"] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert snapped[0]["name"] == "王五" and snapped[0]["b"] == b"\x01"
+    assert snapped[1]["born"] is None and snapped[1]["at"] is None  # zero dates
+    for column in snapped[0]:
+        assert [r[column] for r in streamed] == [r[column] for r in snapped], column
 
 
 _CHILD = textwrap.dedent(

@@ -20,6 +20,10 @@ from datapolis.ingest.cdc.events import Change, Heartbeat, Op
 from datapolis.ingest.errors import SourceError, TerminalSourceError
 
 _GTID_LIST = re.compile(r"\d+-\d+-\d+(,\d+-\d+-\d+)*")
+_TRUNCATE = re.compile(
+    r"TRUNCATE\s+(?:TABLE\s+)?(?:`?(?P<schema>[^`.\s]+)`?\.)?`?(?P<table>[^`.\s]+)`?",
+    re.IGNORECASE,
+)
 
 Pending = tuple[str, Op, dict[str, Any], tuple[str, ...]]
 
@@ -159,7 +163,12 @@ def read(
                     pending = []  # the library reconnected and this transaction starts again
                 continue
             statement = event.query.strip().upper() if isinstance(event, QueryEvent) else ""
-            if isinstance(event, XidEvent) or statement == "COMMIT":
+            ddl = bool(statement) and statement not in ("BEGIN", "COMMIT", "ROLLBACK")
+            if ddl:
+                info.forget()  # keys may have changed
+            if isinstance(event, XidEvent) or statement == "COMMIT" or (ddl and not pending):
+                if ddl:  # a DDL statement commits by itself
+                    pending = list(_truncation(event, wanted, info))
                 where.commit(reader.log_file, int(event.packet.log_pos))
                 if where.gtid is not None:
                     # the library silently reconnects on a lost connection: from here, not the start
@@ -171,16 +180,24 @@ def read(
                 elif time.monotonic() - last_yield >= heartbeat:
                     yield Heartbeat(position=str(where), at=datetime.now(UTC))
                     last_yield = time.monotonic()
-            elif isinstance(event, QueryEvent) and statement not in ("BEGIN", "ROLLBACK"):
-                info.forget()  # DDL: keys may have changed
-                if not pending:  # DDL commits by itself
-                    where.commit(reader.log_file, int(event.packet.log_pos))
             elif isinstance(event, HeartbeatLogEvent) and not pending:
                 yield Heartbeat(position=str(where), at=datetime.now(UTC))
                 last_yield = time.monotonic()
     finally:
         reader.close()
         info.close()
+
+
+def _truncation(
+    event: QueryEvent, wanted: set[tuple[str, str]], info: TableInfo
+) -> Iterator[Pending]:
+    match = _TRUNCATE.fullmatch(event.query.strip().rstrip(";"))
+    if match is None:
+        return
+    default = event.schema.decode() if isinstance(event.schema, bytes) else str(event.schema)
+    schema, name = match.group("schema") or default, match.group("table")
+    if (schema, name) in wanted:
+        yield f"{schema}.{name}", Op.TRUNCATE, {}, info.key(f"{schema}.{name}")
 
 
 def _commit(pending: list[Pending], timestamp: int, position: str) -> Iterator[Change]:

@@ -332,6 +332,29 @@ def test_a_table_without_primary_key(database: MySQLConnection) -> None:
     ]
 
 
+def test_truncate_and_a_binlog_rotation(database: MySQLConnection) -> None:
+    table = _table(database, "id INT PRIMARY KEY")
+    start = current_position(database)
+    _run(
+        database,
+        f"INSERT INTO {table} VALUES (1)",
+        "FLUSH BINARY LOGS",
+        f"TRUNCATE {table.split('.')[1]}",  # unqualified: the statement's default database
+        f"INSERT INTO {table} VALUES (2)",
+    )
+    changes = _collect(database, start, [table])
+    assert [(c.op, c.row) for c in changes] == [
+        (Op.INSERT, {"id": 1}),
+        (Op.TRUNCATE, {}),
+        (Op.INSERT, {"id": 2}),
+    ]
+    assert changes[1].transaction_end and changes[1].key == ("id",)
+    files = [BinlogPosition.parse(c.position).file for c in changes]
+    assert files[0] < files[1] == files[2]  # positions follow the rotation
+    resumed = _collect(database, changes[0].position, [table])  # from the old file
+    assert [(c.op, c.row) for c in resumed] == [(Op.TRUNCATE, {}), (Op.INSERT, {"id": 2})]
+
+
 def test_idle_stream_sends_heartbeats(database: MySQLConnection) -> None:
     table = _table(database, "id INT PRIMARY KEY")
     start = current_position(database)

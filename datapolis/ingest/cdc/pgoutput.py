@@ -243,10 +243,19 @@ class Decoder:
         if marker != "N":
             raise ProtocolError("update without a new tuple")
         new = reader.tuple_data()
-        if old is not None and relation.replica_identity == _FULL_IDENTITY:
-            # Identity FULL logs the whole old row, detoasted: fill unchanged values from it.
-            new = [o if n is _UNCHANGED else n for n, o in zip(new, old, strict=True)]
-        self._pending.append((relation, Op.UPDATE, self._row(relation, new)))
+        row = self._row(relation, new)
+        if old is not None:
+            if relation.replica_identity == _FULL_IDENTITY:
+                # Identity FULL logs the whole old row, detoasted: fill unchanged values from it.
+                new = [o if n is _UNCHANGED else n for n, o in zip(new, old, strict=True)]
+                row = self._row(relation, new)
+            old_row = self._row(relation, old)
+            old_key = {name: old_row[name] for name in relation.key}
+            if any(row.get(name) != value for name, value in old_key.items()):
+                # The key changed: the row under the old key is gone (a merge on the new key
+                # alone would leave it behind).
+                self._pending.append((relation, Op.DELETE, old_key))
+        self._pending.append((relation, Op.UPDATE, row))
 
     @staticmethod
     def _row(relation: Relation, values: list[Any]) -> dict[str, Any]:

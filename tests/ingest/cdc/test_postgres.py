@@ -229,15 +229,21 @@ def test_a_transaction_arrives_whole_with_its_end_marked(source: Source) -> None
     inserts = (f"INSERT INTO t VALUES ({i}, 'a')" for i in range(3))
     source.sql(*inserts, "DELETE FROM t WHERE id = 0")
     source.sql("UPDATE t SET v = 'b'")
+    source.sql("UPDATE t SET id = 10, v = 'c' WHERE id = 1")
 
     changes = source.changes(start)
 
-    assert [c.op for c in changes] == [Op.INSERT] * 3 + [Op.DELETE, Op.UPDATE, Op.UPDATE]
-    assert [c.transaction_end for c in changes] == [False, False, False, True, False, True]
-    first, second = changes[0].position, changes[-1].position
+    assert [c.op for c in changes[:6]] == [Op.INSERT] * 3 + [Op.DELETE, Op.UPDATE, Op.UPDATE]
+    assert [c.transaction_end for c in changes[:6]] == [False, False, False, True, False, True]
+    first, second = changes[0].position, changes[5].position
     assert {c.position for c in changes[:4]} == {first}
-    assert {c.position for c in changes[4:]} == {second}
+    assert {c.position for c in changes[4:6]} == {second}
     assert _lsn(start) < _lsn(first) < _lsn(second)
+    # A key change: the old key is deleted, the row lands under its new key.
+    assert [(c.op, c.row, c.transaction_end) for c in changes[6:]] == [
+        (Op.DELETE, {"id": 1}, False),
+        (Op.UPDATE, {"id": 10, "v": "c"}, True),
+    ]
 
 
 def _lsn(text: str) -> int:
@@ -392,10 +398,16 @@ def test_a_table_without_primary_key_is_refused_or_gets_full_identity(
 
     changes = source.changes(start.consistent_point)
     log_changes = [c for c in changes if c.table == "public.log"]
-    assert [c.op for c in log_changes] == [Op.INSERT, Op.UPDATE, Op.DELETE]
+    # All columns are the key: an update removes the old row and brings the new one.
+    assert [(c.op, c.row) for c in log_changes] == [
+        (Op.INSERT, {"at": date(2024, 1, 1), "msg": "开始"}),
+        (Op.DELETE, {"at": date(2024, 1, 1), "msg": "开始"}),
+        (Op.UPDATE, {"at": date(2024, 1, 1), "msg": "结束"}),
+        (Op.DELETE, {"at": date(2024, 1, 1), "msg": "结束"}),
+    ]
     assert all(c.key == ("at", "msg") for c in log_changes)
-    assert log_changes[2].row == {"at": date(2024, 1, 1), "msg": "结束"}
     # Full identity logs the whole old row: an unchanged TOASTed value is filled from it.
+    assert changes[-2].op == Op.DELETE and changes[-2].row == {"id": 2, "body": BIG}
     assert changes[-1].row == {"id": 3, "body": BIG}
 
 

@@ -6,24 +6,15 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.commands import DATAPOLIS, run
+
 TEST_SECRET_KEY = "cli-test-secret-key-0123456789abcdefghij"
-
-DATAPOLIS = str(Path(sys.executable).parent / "datapolis")
-
-
-def run(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DATAPOLIS_")}
-    clean.update({"DATAPOLIS_HOME": str(home), "COLUMNS": "200", **env})
-    return subprocess.run(
-        [DATAPOLIS, *args], capture_output=True, text=True, env=clean, timeout=120, check=False
-    )
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], expected: str) -> None:

@@ -136,6 +136,24 @@ def test_check_server_names_the_missing_privilege(database: MySQLConnection) -> 
         _run(database, f"DROP USER '{user}'@'%'")
 
 
+def test_check_server_names_the_setting_to_change(database: MySQLConnection) -> None:
+    table = _table(database, "id INT PRIMARY KEY")
+    start = current_position(database)
+    try:  # dynamic settings, restored at once; only this module reads the binlog
+        _run(database, "SET GLOBAL binlog_row_metadata = NO_LOG")
+        with pytest.raises(TerminalSourceError, match=r"binlog_row_metadata is NO_LOG.*FULL"):
+            check_server(database)
+        _run(database, f"INSERT INTO {table} VALUES (1)")
+        with pytest.raises(TerminalSourceError, match="set binlog_row_metadata = FULL"):
+            _collect(database, start, [table])
+        _run(database, "SET GLOBAL binlog_row_metadata = FULL", "SET GLOBAL binlog_format = MIXED")
+        with pytest.raises(TerminalSourceError, match=r"binlog_format is MIXED.*ROW"):
+            check_server(database)
+    finally:
+        _run(database, "SET GLOBAL binlog_format = ROW", "SET GLOBAL binlog_row_metadata = FULL")
+    check_server(database)
+
+
 def test_unreachable_server_is_transient() -> None:
     with pytest.raises(TransientSourceError, match=r"127\.0\.0\.1:1"):
         check_server(MySQLConnection(port=1, connect_timeout=2))

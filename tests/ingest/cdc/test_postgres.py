@@ -517,3 +517,17 @@ def test_a_reader_killed_before_acknowledging_gets_the_changes_again(source: Sou
     again = retry(lambda: source.changes(first.position))
     assert [(c.row["id"], c.position) for c in again] == [tuple(s) for s in seen]
     assert retry(lambda: [c.row["id"] for c in source.changes(None)]) == [2, 3]
+
+
+def test_a_connection_lost_mid_stream_is_transient(source: Source) -> None:
+    source.sql("CREATE TABLE t (id int PRIMARY KEY)")
+    start = source.start("t")
+    stream = source.reader(heartbeat_seconds=0.1).stream(start)
+    assert isinstance(next(stream), Heartbeat)
+    source.sql(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = %s",
+        params=(source.slot,),
+    )
+    with pytest.raises(TransientSourceError, match="stream slot"):
+        for _ in range(100):
+            next(stream)

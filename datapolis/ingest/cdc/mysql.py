@@ -32,7 +32,7 @@ from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.errors import SourceError, TerminalSourceError, TransientSourceError
 
 _TRANSIENT_CODES = {1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
-_TERMINAL_CODES = {1044, 1045, 1049, 1142, 1143, 1227, 1370}
+_TERMINAL_CODES = {1044, 1045, 1049, 1142, 1143, 1146, 1227, 1370}
 _ER_MASTER_FATAL_READING_BINLOG = 1236
 _REQUIRED_SETTINGS = (
     ("log_bin", "ON", "log_bin = mysql-bin (in the server's [mysqld]/[mariadbd] section)"),

@@ -1,8 +1,9 @@
 """MySQL/MariaDB binlog change capture on python-mysql-replication.
 
-A reader starts from a `BinlogPosition` ("file:pos", always the end of a committed transaction),
-buffers each transaction's row events until its XID (commit) event and then yields them in
-commit order, all carrying the position after that commit. See docs/cdc-mysql.md.
+A reader starts from a position ("file:pos" or a MariaDB GTID list, always the end of a
+committed transaction), buffers each transaction's row events until its XID (commit) event and
+then yields them in commit order, all carrying the position after that commit. A `Snapshot`
+reads tables consistently with the position its stream starts from. See docs/cdc-mysql.md.
 """
 
 from __future__ import annotations
@@ -175,7 +176,10 @@ def current_position(connection: MySQLConnection) -> BinlogPosition:
     conn = connection.connect()
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SHOW MASTER STATUS")
+            try:
+                cursor.execute("SHOW MASTER STATUS")
+            except pymysql.err.ProgrammingError:  # MySQL 8.4 renamed it
+                cursor.execute("SHOW BINARY LOG STATUS")
             row = cursor.fetchone()
             if row is None:
                 raise TerminalSourceError(

@@ -543,3 +543,25 @@ def test_a_column_added_at_the_source_appears_in_later_rows(source: Source) -> N
         {"id": 1},
         {"id": 2, "amount": Decimal("3.50")},
     ]
+
+
+def test_type_and_origin_messages_are_understood(source: Source) -> None:
+    source.sql(
+        "CREATE TYPE level AS ENUM ('低', '高')",
+        "CREATE TABLE t (id int PRIMARY KEY, lvl level, tags int[])",
+    )
+    start = source.start("t")
+    origin = f"datapolis_origin_{secrets.token_hex(3)}"
+    source.sql("SELECT pg_replication_origin_create(%s)", params=(origin,))
+    try:
+        # Changes replayed from elsewhere carry an Origin message before them.
+        source.sql(
+            f"SELECT pg_replication_origin_session_setup('{origin}')",
+            "INSERT INTO t VALUES (1, '高', '{1,2}')",
+            "SELECT pg_replication_origin_session_reset()",
+        )
+    finally:
+        source.sql("SELECT pg_replication_origin_drop(%s)", params=(origin,))
+
+    (change,) = source.changes(start)
+    assert change.row == {"id": 1, "lvl": "高", "tags": "{1,2}"}

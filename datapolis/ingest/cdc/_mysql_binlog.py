@@ -17,7 +17,7 @@ from pymysqlreplication.event import HeartbeatLogEvent, MariadbGtidEvent, QueryE
 from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, WriteRowsEvent
 
 from datapolis.ingest.cdc.events import Change, Heartbeat, Op
-from datapolis.ingest.errors import SourceError, TerminalSourceError
+from datapolis.ingest.errors import SourceError, TerminalSourceError, TransientSourceError
 
 _GTID_LIST = re.compile(r"\d+-\d+-\d+(,\d+-\d+-\d+)*")
 _TRUNCATE = re.compile(
@@ -152,8 +152,8 @@ def read(
                 event = reader.fetchone()
             except (pymysql.err.MySQLError, OSError) as exc:
                 raise error(exc, str(where)) from exc
-            if event is None:
-                return
+            if event is None:  # a blocking dump never ends by itself: the server went away
+                raise TransientSourceError(f"the server ended the binlog stream at {where}")
             if isinstance(event, RowsEvent):
                 if (event.schema, event.table) in wanted:
                     pending.extend(_row_changes(event, info))

@@ -257,6 +257,24 @@ def test_a_transaction_arrives_together_and_a_rollback_not_at_all(
     assert changes[4].position != changes[0].position
 
 
+def test_interleaved_transactions_arrive_in_commit_order(database: MySQLConnection) -> None:
+    table = _table(database, "id INT PRIMARY KEY")
+    start = current_position(database)
+    first, second = database.connect(), database.connect()
+    try:
+        with first.cursor() as one, second.cursor() as two:
+            one.execute(f"INSERT INTO {table} VALUES (1)")  # begun first ...
+            two.execute(f"INSERT INTO {table} VALUES (2)")
+            second.commit()
+            one.execute(f"INSERT INTO {table} VALUES (3)")
+            first.commit()  # ... committed last
+    finally:
+        first.close()
+        second.close()
+    changes = _collect(database, start, [table])
+    assert [(c.row["id"], c.transaction_end) for c in changes] == [(2, True), (1, False), (3, True)]
+
+
 @pytest.mark.parametrize("form", ["file:pos", "gtid"])
 def test_resume_from_a_stored_position_sees_exactly_the_later_changes(
     database: MySQLConnection, form: str

@@ -33,6 +33,7 @@ from datapolis.ingest.cdc.pgconnect import ConnectionParams
 from datapolis.ingest.cdc.postgres import (
     PostgresChangeReader,
     create_slot,
+    drop_publication,
     drop_slot,
     ensure_publication,
     initial_snapshot,
@@ -425,6 +426,15 @@ def test_ensure_publication_adds_tables_once(source: Source) -> None:
         conn.close()
     with pytest.raises(TerminalSourceError, match=r"public\.nope does not exist"):
         ensure_publication(source.params, source.publication, ["nope"])
+    drop_publication(source.params, source.publication)
+    drop_publication(source.params, source.publication)  # dropping a missing one is fine
+    conn = psycopg2.connect(**source.params)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_publication")
+            assert cursor.fetchone() == (0,)
+    finally:
+        conn.close()
 
 
 def test_slots_are_created_found_and_dropped(source: Source) -> None:

@@ -82,9 +82,20 @@ _PARSERS: dict[int, Callable[[str], Any]] = {
 }
 
 
+class UnreadableValue(ValueError):
+    """A value Python cannot hold as its type (a date before year 1 or after 9999)."""
+
+
 def parse_text(type_oid: int, text: str | None) -> Any:
     """One value from its text form; types without a parser (json, arrays, ranges) stay str."""
     if text is None:
         return None
     parser = _PARSERS.get(type_oid)
-    return text if parser is None else parser(text)
+    if parser is None:
+        return text
+    try:
+        return parser(text)
+    except (ValueError, ArithmeticError):
+        raise UnreadableValue(
+            f"value {text[:40]!r} of type oid {type_oid} is out of range"
+        ) from None

@@ -27,7 +27,7 @@ from psycopg2 import sql
 from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.cdc.pgconnect import ConnectionParams, classify, connect, describe
 from datapolis.ingest.cdc.pgoutput import Decoder, lsn_from_text, lsn_to_text
-from datapolis.ingest.cdc.pgtypes import parse_text
+from datapolis.ingest.cdc.pgtypes import UnreadableValue, parse_text
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,8 @@ def read_snapshot(
         conn.rollback()
     except psycopg2.Error as exc:
         raise classify(exc, params, "read the initial snapshot") from exc
+    except UnreadableValue as exc:
+        raise TerminalSourceError(f"PostgreSQL {describe(params)}: snapshot: {exc}") from exc
     finally:
         conn.close()
 
@@ -324,6 +326,10 @@ class PostgresChangeReader:
             yield from self._messages(cursor, start, stop_after_idle)
         except psycopg2.Error as exc:
             raise classify(exc, self.params, f"stream slot {self.slot}") from exc
+        except UnreadableValue as exc:
+            raise TerminalSourceError(
+                f"PostgreSQL {describe(self.params)}: stream slot {self.slot}: {exc}"
+            ) from exc
         finally:
             self._cursor = None
             conn.close()

@@ -575,3 +575,15 @@ def test_type_and_origin_messages_are_understood(source: Source) -> None:
 
     (change,) = source.changes(start)
     assert change.row == {"id": 1, "lvl": "高", "tags": "{1,2}"}
+
+
+def test_a_value_python_cannot_hold_is_terminal(source: Source) -> None:
+    source.sql(
+        "CREATE TABLE t (id int PRIMARY KEY, born date)", "INSERT INTO t VALUES (1, '12000-01-01')"
+    )
+    ensure_publication(source.params, source.publication, ["t"])
+    with pytest.raises(TerminalSourceError, match=r"'12000-01-01' .* out of range"):
+        list(initial_snapshot(source.params, slot=source.slot, tables=["t"]))
+    source.sql("INSERT INTO t VALUES (2, '0044-03-15 BC')")
+    with pytest.raises(TerminalSourceError, match=r"'0044-03-15 BC' .* out of range"):
+        list(source.reader().stream(None, stop_after_idle=0.5))

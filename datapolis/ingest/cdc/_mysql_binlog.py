@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -43,17 +44,31 @@ def is_gtid(text: str) -> bool:
 class TableInfo:
     """Primary keys and timestamp columns from information_schema, cached until a DDL."""
 
-    def __init__(self, conn: pymysql.connections.Connection[Any]) -> None:
+    def __init__(
+        self,
+        conn: pymysql.connections.Connection[Any],
+        reopen: Callable[[], pymysql.connections.Connection[Any]] | None = None,
+    ) -> None:
         self._conn = conn
+        self._reopen = reopen  # a stream's schema connection may idle out between DDLs
         self._keys: dict[str, tuple[str, ...]] = {}
         self._timestamps: dict[str, frozenset[str]] = {}
         self._dates: dict[str, frozenset[str]] = {}
 
     def _column_names(self, table: str, where: str) -> list[str]:
         schema, name = split_table(table)
-        with self._conn.cursor() as cursor:
-            cursor.execute(where, (schema, name))
-            return [str(row[0]) for row in cursor.fetchall()]
+        for attempt in (1, 2):
+            try:
+                with self._conn.cursor() as cursor:
+                    cursor.execute(where, (schema, name))
+                    return [str(row[0]) for row in cursor.fetchall()]
+            except pymysql.err.OperationalError:
+                if self._reopen is None or attempt == 2:
+                    raise
+                with contextlib.suppress(pymysql.err.Error):
+                    self._conn.close()
+                self._conn = self._reopen()
+        raise AssertionError("unreachable")
 
     def key(self, table: str) -> tuple[str, ...]:
         if table not in self._keys:
@@ -97,7 +112,8 @@ class TableInfo:
         self._dates.clear()
 
     def close(self) -> None:
-        self._conn.close()
+        with contextlib.suppress(pymysql.err.Error):  # already closed by a lost connection
+            self._conn.close()
 
 
 class Where:
@@ -150,13 +166,14 @@ def read(
         while True:
             try:
                 event = reader.fetchone()
+                if isinstance(event, RowsEvent) and (event.schema, event.table) in wanted:
+                    pending.extend(_row_changes(event, info))
+                    continue
             except (pymysql.err.MySQLError, OSError) as exc:
                 raise error(exc, str(where)) from exc
             if event is None:  # a blocking dump never ends by itself: the server went away
                 raise TransientSourceError(f"the server ended the binlog stream at {where}")
             if isinstance(event, RowsEvent):
-                if (event.schema, event.table) in wanted:
-                    pending.extend(_row_changes(event, info))
                 continue
             if isinstance(event, MariadbGtidEvent):
                 if where.begin(str(event.gtid)):
@@ -168,7 +185,10 @@ def read(
                 info.forget()  # keys may have changed
             if isinstance(event, XidEvent) or statement == "COMMIT" or (ddl and not pending):
                 if ddl:  # a DDL statement commits by itself
-                    pending = list(_truncation(event, wanted, info))
+                    try:
+                        pending = list(_truncation(event, wanted, info))
+                    except pymysql.err.MySQLError as exc:
+                        raise error(exc, str(where)) from exc
                 where.commit(reader.log_file, int(event.packet.log_pos))
                 if where.gtid is not None:
                     # the library silently reconnects on a lost connection: from here, not the start

@@ -332,7 +332,7 @@ def stream(
         slave_heartbeat=heartbeat,
         enable_logging=False,  # its parameter dump would include connection settings
     )
-    info = TableInfo(connection.connect())
+    info = TableInfo(connection.connect(), connection.connect)
     where = Where(start.file, start.pos, gtid)
 
     def error(exc: Exception, at: str) -> SourceError:

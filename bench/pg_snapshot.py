@@ -37,7 +37,8 @@ from datapolis.ingest.sources.registry import open_source
 from datapolis.warehouse.duckdb_engine import DuckDBEngine
 
 TABLE = "snapshot_5m"
-# What each source column should be once landed in DuckDB when its type is kept.
+# What each source column should be once landed in DuckDB when its type is kept (jsonb may
+# land as JSON, DuckDB's alias of VARCHAR for JSON text, or as VARCHAR).
 EXPECTED = {
     "id": "BIGINT", "small": "SMALLINT", "medium": "INTEGER", "ratio": "FLOAT",
     "score": "DOUBLE", "amount": "DECIMAL(12,2)", "name": "VARCHAR", "code": "VARCHAR",
@@ -135,6 +136,10 @@ def land_copy_csv(url: str, target: Path) -> str:
     return f"ods_bench.{TABLE}"
 
 
+def _kept(landed: str | None, expected: str) -> bool:
+    return landed == expected or (expected == "VARCHAR" and landed == "JSON")
+
+
 def landed_types(target: Path, table: str) -> tuple[int, dict[str, str]]:
     con = duckdb.connect(str(target), read_only=True)
     try:
@@ -172,7 +177,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             count, types = landed_types(target, table)
             types = {k: v for k, v in types.items() if not k.startswith("_dlt")}
-            kept = sum(types.get(c) == t for c, t in EXPECTED.items())
+            kept = sum(_kept(types.get(c), t) for c, t in EXPECTED.items())
             results[name] = {"seconds": round(seconds, 2), "rows": count,
                              "rows_per_s": round(count / seconds), "types": types,
                              "types_kept": kept}
@@ -192,7 +197,7 @@ def main() -> None:
     names = [n for n, r in results.items() if "types" in r]
     print_rows("DuckDB type landed per column (✓ = source type kept)", ["column", "expected",
                *names], [[column, expected, *[
-                   ("✓ " if results[n]["types"].get(column) == expected else "✗ ")
+                   ("✓ " if _kept(results[n]["types"].get(column), expected) else "✗ ")
                    + results[n]["types"].get(column, "—") for n in names]]
                    for column, expected in EXPECTED.items()])
     for name, r in results.items():

@@ -7,7 +7,7 @@ the measured comparison with psycopg2 and dlt).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote as url_quote
 
@@ -19,6 +19,7 @@ from datapolis.ingest.sources._cursor import lower_bound
 from datapolis.ingest.sources._errors import classify
 from datapolis.ingest.sources._identifiers import check_cursor_column, choose_columns, quote
 from datapolis.ingest.sources._pgtypes import arrow_type, conform
+from datapolis.ingest.sources._readahead import read_ahead
 from datapolis.ingest.sources.base import CursorFilter, SourceColumn, SourceKind, SourceTable
 from datapolis.ingest.sources.registry import register_kind
 
@@ -143,10 +144,10 @@ class PostgresSource:
                 sql += f" WHERE {column} >= CAST($1 AS {known[cursor.column].source_type})"
                 params.append(str(bound))
             sql += f" ORDER BY {column}"
-        yield from self._stream(sql, params, schema, batch_rows)
+        yield from read_ahead(self._stream(sql, params, schema, batch_rows))
 
     def _stream(self, sql: str, params: list[Any], schema: pa.Schema,
-                batch_rows: int) -> Iterator[pa.RecordBatch]:
+                batch_rows: int) -> Generator[pa.RecordBatch, None, None]:
         connection = self._connect()
         with connection.cursor() as db_cursor:
             try:

@@ -19,6 +19,7 @@ from datapolis import __version__
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.demo import cli as demo_cli
 from datapolis.errors import ConfigError, UserError
+from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
 from datapolis.registry.db import Registry
 
@@ -31,6 +32,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_cli.app, name="demo")
+app.add_typer(ingest_cli.app, name="source")
+app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")

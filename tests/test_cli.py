@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import DATAPOLIS, run
+from tests.commands import DATAPOLIS, environment, run
 
 TEST_SECRET_KEY = "cli-test-secret-key-0123456789abcdefghij"
 
@@ -100,14 +99,12 @@ def test_the_make_run_sequence_serves_the_demo_city(tmp_path: Path) -> None:
     again = run(tmp_path, "demo", "build", "--if-absent")
     assert again.returncode == 0 and "nothing to build" in again.stdout
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAPOLIS_")}
-    env.update({"DATAPOLIS_HOME": str(tmp_path), "COLUMNS": "200"})
     server = subprocess.Popen(
         [DATAPOLIS, "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env=environment(tmp_path),
     )
     try:
         health = _wait_for(f"http://127.0.0.1:{port}/healthz")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
@@ -46,3 +47,47 @@ class SourceTableChoice(TimestampMixin, Base):
     primary_key: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     source: Mapped[Source] = relationship(back_populates="tables")
+
+
+class SyncJob(TimestampMixin, Base):
+    """How one chosen source table reaches ods: its mode, cursor, deletes and schedule."""
+
+    __tablename__ = "sync_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("source_tables.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(16))  # snapshot | incremental | cdc
+    cursor_column: Mapped[str | None] = mapped_column(String(128))
+    overlap_seconds: Mapped[int] = mapped_column(default=0)
+    delete_mode: Mapped[str] = mapped_column(String(8), default="soft")  # soft | hard
+    schedule: Mapped[str | None] = mapped_column(String(64))  # "every 5m" or a cron line
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+    table: Mapped[SourceTableChoice] = relationship()
+    runs: Mapped[list[SyncRun]] = relationship(
+        back_populates="job", order_by="SyncRun.id.desc()", cascade="all, delete-orphan"
+    )
+
+
+class SyncRun(Base):
+    """One run of a job: what it moved, how long it took, how far behind, how it ended."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("sync_jobs.id"), index=True)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    rows_read: Mapped[int] = mapped_column(default=0)
+    inserted: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[int] = mapped_column(default=0)
+    bytes_read: Mapped[int] = mapped_column(default=0)
+    lag_seconds: Mapped[float | None]  # newest source commit -> warehouse commit
+    offset: Mapped[str | None] = mapped_column(Text)  # copy of the warehouse's, for display
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(16))  # transient | terminal
+
+    job: Mapped[SyncJob] = relationship(back_populates="runs")

@@ -1,0 +1,199 @@
+"""Sync jobs: define how a chosen table syncs, run it once (one run per job at a time), and
+keep its history."""
+
+from __future__ import annotations
+
+import fcntl
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datapolis.errors import Conflict, NotFound, UserError
+from datapolis.ingest import land, service
+from datapolis.ingest.errors import SourceError
+from datapolis.ingest.models import SourceTableChoice, SyncJob, SyncRun
+from datapolis.registry.base import utcnow
+from datapolis.registry.db import Registry
+from datapolis.security.crypto import Keyring
+from datapolis.warehouse.engine import Engine, WarehouseError
+
+MODES = ("snapshot", "incremental", "cdc")
+DELETE_MODES = ("soft", "hard")
+JOB_CODE = re.compile(r"^[a-z0-9][a-z0-9_.]{1,99}$")
+
+
+class JobBusy(Conflict):
+    """Another run of the same job is in progress."""
+
+
+def create_job(
+    session: Session,
+    *,
+    table: SourceTableChoice,
+    mode: str,
+    code: str | None = None,
+    cursor_column: str | None = None,
+    overlap_seconds: int = 0,
+    delete_mode: str = "soft",
+    schedule: str | None = None,
+) -> SyncJob:
+    code = code or f"{table.source.code}.{table.target_table.split('.', 1)[1]}"
+    if not JOB_CODE.match(code):
+        raise UserError(f"job code {code!r} must be 2-100 lower-case letters, digits, _ or .")
+    if mode not in MODES:
+        raise UserError(f"unknown sync mode {mode!r}; use one of {', '.join(MODES)}")
+    if delete_mode not in DELETE_MODES:
+        raise UserError(f"delete mode must be soft or hard, not {delete_mode!r}")
+    if mode == "incremental" and not cursor_column:
+        raise UserError("an incremental job needs a cursor column (a timestamp or increasing id)")
+    if mode in ("incremental", "cdc") and not table.primary_key:
+        raise UserError(f"{table.name} has no primary key; {mode} sync merges on one")
+    if overlap_seconds < 0:
+        raise UserError("overlap cannot be negative")
+    if session.scalar(select(SyncJob.id).where(SyncJob.code == code)) is not None:
+        raise Conflict(f"job code {code!r} is already taken")
+    job = SyncJob(code=code, table=table, mode=mode, cursor_column=cursor_column,
+                  overlap_seconds=overlap_seconds, delete_mode=delete_mode, schedule=schedule)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, code: str) -> SyncJob:
+    job = session.scalar(select(SyncJob).where(SyncJob.code == code))
+    if job is None:
+        raise NotFound(f"no sync job with code {code!r}")
+    return job
+
+
+def list_jobs(session: Session) -> list[SyncJob]:
+    return list(session.scalars(select(SyncJob).order_by(SyncJob.code)))
+
+
+@contextmanager
+def exclusive(lock_dir: Path, job_code: str) -> Iterator[None]:
+    """Hold the job's lock file; a second run, in any process or thread, is refused.
+
+    The kernel drops an flock when its holder dies, even by SIGKILL: no stale locks.
+    """
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{job_code}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JobBusy(f"job {job_code} is already running") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    registry: Registry
+    warehouse: Engine
+    keyring: Keyring
+    lock_dir: Path
+
+
+def run_job(
+    context: RunContext, job_code: str, progress: Callable[[int], None] | None = None
+) -> SyncRun:
+    """Run a snapshot or incremental job once and record the run (also when it fails)."""
+    with context.registry.session() as session:
+        job = get_job(session, job_code)
+        if job.mode == "cdc":
+            raise UserError(f"job {job_code} streams changes; run it with the streaming worker")
+        source, table = job.table.source, job.table
+        session.expunge_all()
+    with exclusive(context.lock_dir, job_code):
+        run_id = _start_run(context.registry, job_code)
+        try:
+            with service.connect(source, context.keyring) as plugin:
+                result = _land(context.warehouse, plugin, job, table)
+        except (SourceError, WarehouseError) as exc:
+            _finish_run(context.registry, run_id, error=exc)
+            raise
+        return _finish_run(context.registry, run_id, result=result)
+
+
+def _land(engine: Engine, plugin: Any, job: SyncJob, table: SourceTableChoice) -> land.LandResult:
+    if job.mode == "snapshot":
+        return land.land_snapshot(engine, plugin, job=job.code, table=table.name,
+                                  target=table.target_table)
+    assert job.cursor_column is not None
+    offset = land.decode_cursor(land.read_offset(engine, job.code))
+    return land.land_incremental(
+        engine, plugin, job=job.code, table=table.name, target=table.target_table,
+        key=table.primary_key, cursor_column=job.cursor_column,
+        overlap=_overlap(offset, job.overlap_seconds),
+    )
+
+
+def _overlap(offset: Any, seconds: int) -> Any:
+    # Seconds for time cursors; for increasing ids the same number counts ids back.
+    if isinstance(offset, (datetime, date)):
+        return timedelta(seconds=seconds)
+    return seconds
+
+
+INTERRUPTED = "interrupted: the worker stopped before finishing (killed or crashed)"
+
+
+def _start_run(registry: Registry, job_code: str) -> int:
+    """Record a new run; runs still marked running lost their worker (we hold the lock)."""
+    with registry.session() as session:
+        job = get_job(session, job_code)
+        for stale in session.scalars(
+            select(SyncRun).where(SyncRun.job_id == job.id, SyncRun.status == "running")
+        ):
+            stale.status, stale.error_kind, stale.error = "failed", "transient", INTERRUPTED
+        run = SyncRun(job=job, started_at=utcnow(), status="running")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_run(
+    registry: Registry,
+    run_id: int,
+    *,
+    result: land.LandResult | None = None,
+    error: Exception | None = None,
+) -> SyncRun:
+    with registry.session() as session:
+        run = session.get_one(SyncRun, run_id)
+        run.ended_at = utcnow()
+        if result is not None:
+            run.status = "succeeded"
+            run.rows_read, run.inserted = result.rows_read, result.inserted
+            run.updated, run.deleted = result.updated, result.deleted
+            run.bytes_read, run.offset = result.bytes_read, result.offset
+            run.lag_seconds = _lag_seconds(result.offset, run.ended_at)
+        else:
+            run.status = "failed"
+            run.error = str(error)
+            run.error_kind = (
+                "transient" if isinstance(error, SourceError) and error.transient else "terminal"
+            )
+        session.flush()
+        session.expunge(run)
+        return run
+
+
+def _lag_seconds(offset: str | None, committed: datetime) -> float | None:
+    """For a time cursor: how far the newest landed row trails the warehouse commit."""
+    try:
+        newest = land.decode_cursor(offset)
+    except (ValueError, KeyError):
+        return None
+    if isinstance(newest, datetime) and newest.tzinfo is not None:
+        return max(0.0, (committed - newest.astimezone(UTC)).total_seconds())
+    return None

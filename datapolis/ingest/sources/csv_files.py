@@ -138,6 +138,9 @@ class CsvSource:
             batch = batch.filter(pc.greater_equal(batch.column(cursor.column), scalar))
         return batch.select(chosen)
 
+    def close(self) -> None:
+        return None
+
 
 KIND = register_kind(SourceKind(name="csv", label="CSV files", open=CsvSource,
                                 option_fields=("path", "delimiter", "encoding")))

@@ -13,7 +13,7 @@ from datapolis.ingest.sources.base import Source, SourceKind
 _KINDS: dict[str, SourceKind] = {}
 _lock = threading.Lock()
 _builtins_loaded = False
-BUILTIN_MODULES = ("postgres", "mysql", "sqlite", "csv_files", "xlsx_files")
+BUILTIN_MODULES = ("postgres", "mysql", "sqlite", "csv_files", "xlsx_files", "http_json")
 
 
 def register_kind(kind: SourceKind, *, replace: bool = False) -> SourceKind:

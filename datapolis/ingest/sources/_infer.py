@@ -1,7 +1,7 @@
 """Column types of text files: ints, decimals, dates and timestamps, decided over every value.
 
-A value with a leading zero (`0012`) or 16 digits or more (ID numbers, bank cards, credit
-codes) keeps its column a string: those are codes, not numbers.
+A value with a leading zero (`0012`) or 11 digits or more (ID numbers, phone numbers, bank
+cards) keeps its column a string: those are codes, not numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 
 import pyarrow as pa
 
-_INT = re.compile(r"^[+-]?(0|[1-9]\d{0,14})$")
+_INT = re.compile(r"^[+-]?(0|[1-9]\d{0,9})$")
 _DECIMAL = re.compile(r"^[+-]?(0|[1-9]\d*)\.(\d+)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")

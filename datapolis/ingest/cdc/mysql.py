@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -95,6 +96,12 @@ class BinlogPosition:
         if not sep or not file or not pos.isdigit():
             raise TerminalSourceError(f"not a binlog position (want 'file:pos'): {text!r}")
         return cls(file, int(pos))
+
+
+def server_id_for(reader: str) -> int:
+    """A stable replica id for a named reader (a sync job's code): from 2^30 up, clear of the
+    small ids that real servers and replicas are usually given."""
+    return 0x4000_0000 + zlib.crc32(reader.encode()) % 0x3FFF_FFFF
 
 
 def source_error(exc: Exception, connection: MySQLConnection, where: str = "") -> SourceError:

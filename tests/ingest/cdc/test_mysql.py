@@ -26,6 +26,7 @@ from datapolis.ingest.cdc.mysql import (
     Snapshot,
     check_server,
     current_position,
+    server_id_for,
     stream,
 )
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
@@ -108,6 +109,12 @@ def test_check_server_accepts_a_binlog_ready_server(database: MySQLConnection) -
     position = current_position(database)
     assert position.file.startswith("mysql-bin.") and position.pos > 0
     assert position.gtid is not None  # MariaDB's @@gtid_binlog_pos
+
+
+def test_server_ids_are_stable_per_reader_and_clear_of_server_ids() -> None:
+    ids = {server_id_for(f"job-{n}") for n in range(1000)}
+    assert len(ids) == 1000 and server_id_for("job-1") == server_id_for("job-1")
+    assert all(2**30 <= i < 2**31 for i in ids)
 
 
 def test_check_server_names_the_missing_privilege(database: MySQLConnection) -> None:

@@ -198,7 +198,8 @@ def sync_run(job: str) -> None:
 @sync_app.command("status")
 def sync_status() -> None:
     """Every job with its last run."""
-    table = Table("job", "mode", "lands in", "last run", "status", "rows", "lag", "error")
+    table = Table("job", "mode", "lands in", "last run", "status", "rows", "lag",
+                  "schema changes", "error")
     with _session() as session:
         for job in jobs.list_jobs(session):
             last = job.runs[0] if job.runs else None
@@ -207,6 +208,18 @@ def sync_status() -> None:
                 job.code, job.mode, job.table.target_table,
                 last.started_at.strftime("%Y-%m-%d %H:%M:%S") if last else "never",
                 last.status if last else "", f"{last.rows_read:,}" if last else "", lag,
+                str(len(jobs.schema_changes(session, job))),
                 (last.error or "")[:60] if last else "",
             )
+    console.print(table)
+
+
+@sync_app.command("drift")
+def sync_drift(job: str) -> None:
+    """Every schema change a job has seen at its source."""
+    table = Table("seen", "column", "change", "from", "to")
+    with _session() as session:
+        for change in jobs.schema_changes(session, jobs.get_job(session, job)):
+            table.add_row(change.seen_at.strftime("%Y-%m-%d %H:%M:%S"), change.column,
+                          change.change, change.old_type or "", change.new_type or "")
     console.print(table)

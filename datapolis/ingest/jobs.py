@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.ingest import land, service
 from datapolis.ingest.errors import SourceError
-from datapolis.ingest.models import SourceTableChoice, SyncJob, SyncRun
+from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
@@ -75,6 +75,11 @@ def get_job(session: Session, code: str) -> SyncJob:
 
 def list_jobs(session: Session) -> list[SyncJob]:
     return list(session.scalars(select(SyncJob).order_by(SyncJob.code)))
+
+
+def schema_changes(session: Session, job: SyncJob) -> list[SchemaChange]:
+    query = select(SchemaChange).where(SchemaChange.job_id == job.id)
+    return list(session.scalars(query.order_by(SchemaChange.id)))
 
 
 @contextmanager
@@ -177,6 +182,11 @@ def _finish_run(
             run.updated, run.deleted = result.updated, result.deleted
             run.bytes_read, run.offset = result.bytes_read, result.offset
             run.lag_seconds = _lag_seconds(result.offset, run.ended_at)
+            session.add_all(
+                SchemaChange(job_id=run.job_id, run_id=run.id, column=d.column, change=d.change,
+                             old_type=d.old_type, new_type=d.new_type, seen_at=run.ended_at)
+                for d in result.drifts
+            )
         else:
             run.status = "failed"
             run.error = str(error)

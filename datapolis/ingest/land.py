@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datapolis.ingest import drift
 from datapolis.ingest.errors import TerminalSourceError
 from datapolis.ingest.sources.base import CursorFilter, Source
 from datapolis.warehouse.engine import Engine, TableName, quote_identifier
@@ -35,6 +36,7 @@ class LandResult:
     deleted: int = 0
     bytes_read: int = 0
     offset: str | None = None
+    drifts: list[drift.Drift] = field(default_factory=list)
 
 
 def ensure_offsets(engine: Engine) -> None:
@@ -115,11 +117,20 @@ def land_snapshot(
     replaced = 0
     if engine.table_exists(target):
         replaced = engine.query(f"SELECT count(*) AS n FROM {name.sql}").column("n")[0].as_py()
+        try:
+            result.drifts = drift.plan(
+                target, drift.column_types(engine, target), drift.column_types(engine, staging)
+            )
+        except drift.IncompatibleSchema:
+            engine.execute(f"DROP TABLE {TableName.parse(staging).sql}")
+            raise
     with engine.transaction():
         engine.execute(f"DROP TABLE IF EXISTS {name.sql}")
         engine.execute(
             f"ALTER TABLE {TableName.parse(staging).sql} RENAME TO {quote_identifier(name.name)}"
         )
+        drift.apply(engine, target, [d for d in result.drifts if d.change == "dropped"],
+                    restore_dropped=True)
         _write_offset(engine, job, result.offset)
     result.inserted, result.deleted = result.rows_read, int(replaced)
     return result
@@ -151,6 +162,7 @@ def land_incremental(
         rows = _last_per_key(pa.Table.from_batches([batch]), keys)
         highest = pc.max(batch.column(cursor_column)).as_py()
         with engine.transaction():
+            result.drifts += drift.reconcile(engine, target, rows.schema)
             merged = engine.merge(target, rows, keys)
             if highest is not None:
                 result.offset = encode_cursor(highest)

@@ -91,3 +91,18 @@ class SyncRun(Base):
     error_kind: Mapped[str | None] = mapped_column(String(16))  # transient | terminal
 
     job: Mapped[SyncJob] = relationship(back_populates="runs")
+
+
+class SchemaChange(Base):
+    """A column of a source table that appeared, widened or disappeared, seen by a run."""
+
+    __tablename__ = "schema_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("sync_jobs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    column: Mapped[str] = mapped_column(String(128))
+    change: Mapped[str] = mapped_column(String(16))  # added | widened | dropped
+    old_type: Mapped[str | None] = mapped_column(String(64))
+    new_type: Mapped[str | None] = mapped_column(String(64))
+    seen_at: Mapped[datetime]

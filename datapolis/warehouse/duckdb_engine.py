@@ -207,6 +207,11 @@ class DuckDBEngine:
                     )
         return MergeResult(inserted=inserted, updated=updated)
 
+    def sql_types(self, schema: pa.Schema) -> dict[str, str]:
+        with self._registered(schema.empty_table()) as probe:
+            rows = self._run(f"DESCRIBE SELECT * FROM {probe}")
+        return {str(row[0]): str(row[1]) for row in rows}
+
     @contextmanager
     def _registered(self, data: pa.Table) -> Iterator[str]:
         name = _scratch_name()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from datapolis.errors import Conflict, NotFound, UserError
-from datapolis.ingest import service
+from datapolis.ingest import jobs, service
 from datapolis.ingest.models import Source
 from datapolis.registry.db import Registry, open_registry
 from datapolis.security.crypto import DecryptionError, Keyring
+from datapolis.warehouse import DuckDBEngine
 from tests.commands import run
 from tests.conftest import make_city
 from tests.databases import PG_ADMIN_URL, throwaway_database
@@ -135,3 +137,30 @@ def test_source_cli(tmp_path: Path, source_db: str) -> None:
     unknown = run(home, "source", "test", "nope")
     assert unknown.returncode == 1 and "no source with code 'nope'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_a_run_records_its_schema_changes(registry: Registry, tmp_path: Path) -> None:
+    source_file = tmp_path / "s.sqlite"
+    with sqlite3.connect(source_file) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER, old TEXT)")
+        db.execute("INSERT INTO t VALUES (1, 1, 'x')")
+    with registry.session() as session:
+        city = make_city(session)
+        source = service.add_source(session, keyring=KEYRING, org=city.city_dept, code="s1",
+                                    name="s", kind="sqlite", options={"path": str(source_file)})
+        (table,) = service.choose_tables(session, source=source, keyring=KEYRING, names=["t"])
+        jobs.create_job(session, table=table, mode="incremental", cursor_column="v")
+    context = jobs.RunContext(registry=registry, warehouse=DuckDBEngine(tmp_path / "w.duckdb"),
+                              keyring=KEYRING, lock_dir=tmp_path / "locks")
+    assert jobs.run_job(context, "s1.t").inserted == 1
+    with sqlite3.connect(source_file) as db:
+        db.execute("ALTER TABLE t DROP COLUMN old")
+        db.execute("ALTER TABLE t ADD COLUMN new REAL")
+        db.execute("INSERT INTO t VALUES (2, 2, 2.5)")
+    second = jobs.run_job(context, "s1.t")
+    assert (second.status, second.inserted) == ("succeeded", 1)
+    with registry.session() as session:
+        changes = jobs.schema_changes(session, jobs.get_job(session, "s1.t"))
+        assert {(c.column, c.change) for c in changes} == {("old", "dropped"), ("new", "added")}
+        with pytest.raises(jobs.JobBusy), jobs.exclusive(tmp_path / "locks", "s1.t"):
+            jobs.run_job(context, "s1.t")

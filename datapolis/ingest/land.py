@@ -53,7 +53,7 @@ def read_offset(engine: Engine, job: str) -> str | None:
     return rows[0]["position"] if rows else None
 
 
-def _write_offset(engine: Engine, job: str, position: str) -> None:
+def write_offset(engine: Engine, job: str, position: str) -> None:
     # Called inside the caller's transaction, next to the rows it describes.
     engine.execute(
         f"INSERT INTO {OFFSETS} VALUES (?, ?, ?) ON CONFLICT (job) DO UPDATE SET "
@@ -131,7 +131,7 @@ def land_snapshot(
         )
         drift.apply(engine, target, [d for d in result.drifts if d.change == "dropped"],
                     restore_dropped=True)
-        _write_offset(engine, job, result.offset)
+        write_offset(engine, job, result.offset)
     result.inserted, result.deleted = result.rows_read, int(replaced)
     return result
 
@@ -166,7 +166,7 @@ def land_incremental(
             merged = engine.merge(target, rows, keys)
             if highest is not None:
                 result.offset = encode_cursor(highest)
-                _write_offset(engine, job, result.offset)
+                write_offset(engine, job, result.offset)
         result.inserted += merged.inserted
         result.updated += merged.updated
         _count(result, batch, progress)

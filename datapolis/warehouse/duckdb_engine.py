@@ -207,6 +207,9 @@ class DuckDBEngine:
                     )
         return MergeResult(inserted=inserted, updated=updated)
 
+    def arrow_schema(self, table: str) -> pa.Schema:
+        return self.query(f"SELECT * FROM {TableName.parse(table).sql} LIMIT 0").schema
+
     def sql_types(self, schema: pa.Schema) -> dict[str, str]:
         with self._registered(schema.empty_table()) as probe:
             rows = self._run(f"DESCRIBE SELECT * FROM {probe}")

@@ -115,6 +115,9 @@ class Engine(Protocol):
     ) -> MergeResult:
         """Upsert `data` into `table` by `keys` (creating it when absent), atomically."""
 
+    def arrow_schema(self, table: str) -> pa.Schema:
+        """The Arrow schema rows of `table` are read with."""
+
     def sql_types(self, schema: pa.Schema) -> dict[str, str]:
         """The engine's column type for each Arrow field, as `columns()` would report it."""
 

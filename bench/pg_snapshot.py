@@ -18,6 +18,7 @@ Afterwards each landed table's DuckDB column types are compared with the source'
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -32,7 +33,7 @@ import duckdb
 import psycopg2
 import pyarrow as pa
 
-from bench._common import Comparison, print_comparisons, print_rows, write_result
+from bench._common import RESULTS, Comparison, print_comparisons, print_rows, write_result
 from datapolis.ingest.sources.registry import open_source
 from datapolis.warehouse.duckdb_engine import DuckDBEngine
 
@@ -95,9 +96,16 @@ def land_datapolis(url: str, target: Path) -> str:
     source = open_source("postgres", {"host": host, "port": int(port), "database": database,
                                       "user": "postgres"}, {})
     engine = DuckDBEngine(target)
+    pending: list[pa.RecordBatch] = []
     try:
-        for batch in source.read(f"public.{TABLE}", batch_rows=250_000):
-            engine.write(f"ods_bench.{TABLE}", pa.Table.from_batches([batch]))
+        # Writes of about half a million rows: fewer DuckDB transactions, memory still flat.
+        for batch in source.read(f"public.{TABLE}"):
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= 500_000:
+                engine.write(f"ods_bench.{TABLE}", pa.Table.from_batches(pending))
+                pending = []
+        if pending:
+            engine.write(f"ods_bench.{TABLE}", pa.Table.from_batches(pending))
     finally:
         source.close()
         engine.close()
@@ -150,12 +158,49 @@ def landed_types(target: Path, table: str) -> tuple[int, dict[str, str]]:
     return int(count[0]) if count else 0, {str(r[0]): str(r[1]) for r in described}
 
 
+def measure(name: str, land: Callable[[str, Path], str], url: str,
+            runs: int) -> dict[str, Any]:
+    """Best of `runs`: the run least disturbed by the rest of the (shared) machine."""
+    best: dict[str, Any] = {}
+    for run in range(runs):
+        work = Path(tempfile.mkdtemp(prefix="pg_snapshot_"))
+        target = work / "warehouse.duckdb"
+        try:
+            print(f"running {name} ({run + 1}/{runs}) ...", flush=True)
+            started = time.perf_counter()
+            table = land(url, target)
+            seconds = time.perf_counter() - started
+            count, types = landed_types(target, table)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        types = {k: v for k, v in types.items() if not k.startswith("_dlt")}
+        if not best or seconds < best["seconds"]:
+            best = {"seconds": round(seconds, 2), "rows": count,
+                    "rows_per_s": round(count / seconds), "types": types,
+                    "types_kept": sum(_kept(types.get(c), t) for c, t in EXPECTED.items()),
+                    "runs": runs}
+    return best
+
+
+def previous_results(rows: int) -> dict[str, dict[str, Any]]:
+    path = RESULTS / "pg_snapshot.json"
+    if not path.exists():
+        return {}
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    if loaded.get("rows") != rows:
+        return {}
+    contenders: dict[str, dict[str, Any]] = loaded.get("contenders", {})
+    return contenders
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="datapolis_bench")
-    parser.add_argument("--only", nargs="*", help="contenders to run (default: all)")
+    parser.add_argument("--only", nargs="*", help="contenders to run (default: all); the "
+                        "others keep their figures from the last results file")
+    parser.add_argument("--runs", type=int, default=1, help="best of N runs per contender")
     args = parser.parse_args()
     url = prepare(args.url, args.database, args.rows)
     contenders: dict[str, Callable[[str, Path], str]] = {
@@ -164,27 +209,14 @@ def main() -> None:
         "dlt+pyarrow": land_dlt("pyarrow"),
         "COPY csv → DuckDB read_csv": land_copy_csv,
     }
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = previous_results(args.rows) if args.only else {}
     for name, land in contenders.items():
         if args.only and name not in args.only:
             continue
-        work = Path(tempfile.mkdtemp(prefix="pg_snapshot_"))
-        target = work / "warehouse.duckdb"
         try:
-            print(f"running {name} ...", flush=True)
-            started = time.perf_counter()
-            table = land(url, target)
-            seconds = time.perf_counter() - started
-            count, types = landed_types(target, table)
-            types = {k: v for k, v in types.items() if not k.startswith("_dlt")}
-            kept = sum(_kept(types.get(c), t) for c, t in EXPECTED.items())
-            results[name] = {"seconds": round(seconds, 2), "rows": count,
-                             "rows_per_s": round(count / seconds), "types": types,
-                             "types_kept": kept}
+            results[name] = measure(name, land, url, args.runs)
         except Exception as exc:  # a peer that fails is reported, not fatal
             results[name] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     results["DuckDB postgres extension"] = {
         "skipped": "no duckdb-extension-postgres wheel for duckdb==2.0.1 on PyPI (latest 1.5.5)"}
 

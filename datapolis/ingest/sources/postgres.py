@@ -7,6 +7,7 @@ the measured comparison with psycopg2 and dlt).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote as url_quote
@@ -112,7 +113,7 @@ class PostgresSource:
 
     def _regclass(self, table: str) -> str:
         schema, _, name = table.rpartition(".")
-        return f"{quote(schema or 'public')}.{quote(name)}"
+        return f"{quote(schema or self._schema or 'public')}.{quote(name)}"
 
     def columns(self, table: str) -> list[SourceColumn]:
         rows = self._rows(_COLUMNS, [self._regclass(table)])
@@ -155,16 +156,24 @@ class PostgresSource:
                 reader = db_cursor.fetch_record_batch()
             except Exception as exc:
                 raise self._failure(exc) from None
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except Exception as exc:
-                    raise self._failure(exc) from None
-                batch = conform(batch, schema)
-                for start in range(0, batch.num_rows, batch_rows):
-                    yield batch.slice(start, batch_rows)
+            try:
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except Exception as exc:
+                        raise self._failure(exc) from None
+                    batch = conform(batch, schema)
+                    for start in range(0, batch.num_rows, batch_rows):
+                        yield batch.slice(start, batch_rows)
+            except GeneratorExit:
+                # Stopped early: cancel the COPY instead of draining the rest of the table.
+                with contextlib.suppress(Exception):
+                    db_cursor.adbc_cancel()
+                with contextlib.suppress(Exception):
+                    reader.close()
+                raise
 
     def close(self) -> None:
         if self._connection is not None:

@@ -104,6 +104,14 @@ def test_cursor_reads_past_the_offset_minus_overlap_in_order(pg: Source) -> None
     assert sum(b.num_rows for b in pg.read("public.czrk", cursor=first)) == 50
 
 
+def test_stopping_early_cancels_and_leaves_the_source_usable(pg: Source) -> None:
+    stream = pg.read("public.czrk", batch_rows=5)
+    assert next(stream).num_rows == 5
+    stream.close()
+    assert pg.test().startswith("PostgreSQL")
+    assert sum(b.num_rows for b in pg.read("czrk")) == 50
+
+
 def test_missing_table_and_column_are_terminal(pg: Source) -> None:
     with pytest.raises(TerminalSourceError, match="does not exist"):
         pg.columns("public.nope")

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datapolis.ingest.errors import TerminalSourceError
-from datapolis.ingest.sources._cursor import lower_bound
+from datapolis.ingest.sources._cursor import filter_batch, lower_bound
 from datapolis.ingest.sources._encoding import detect
 from datapolis.ingest.sources._files import FileSet
 from datapolis.ingest.sources._identifiers import check_cursor_column, choose_columns
@@ -134,8 +133,7 @@ class CsvSource:
             arrays.append(pa.array(values, pa.string()).cast(field.type))
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         if cursor is not None and bound is not None:
-            scalar = pa.scalar(bound, type=schema.field(cursor.column).type)
-            batch = batch.filter(pc.greater_equal(batch.column(cursor.column), scalar))
+            batch = filter_batch(self.label, batch, cursor, bound)
         return batch.select(chosen)
 
     def close(self) -> None:

@@ -16,11 +16,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from datapolis.ingest.errors import TerminalSourceError
 from datapolis.ingest.sources._arrow import rows_to_batch
-from datapolis.ingest.sources._cursor import lower_bound
+from datapolis.ingest.sources._cursor import filter_batch, lower_bound
 from datapolis.ingest.sources._errors import classify
 from datapolis.ingest.sources._identifiers import check_cursor_column, choose_columns
 from datapolis.ingest.sources.base import CursorFilter, SourceColumn, SourceKind, SourceTable
@@ -186,8 +185,7 @@ class HttpJsonSource:
                 batch = rows_to_batch(self.label, table, chunk, schema, first_row=seen + 1)
                 seen += len(chunk)
                 if cursor is not None and bound is not None:
-                    scalar = pa.scalar(bound, type=schema.field(cursor.column).type)
-                    batch = batch.filter(pc.greater_equal(batch.column(cursor.column), scalar))
+                    batch = filter_batch(self.label, batch, cursor, bound)
                 yield batch.select(chosen)
 
     def close(self) -> None:

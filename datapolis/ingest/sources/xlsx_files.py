@@ -12,12 +12,11 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook
 
 from datapolis.ingest.errors import TerminalSourceError
 from datapolis.ingest.sources._arrow import to_array
-from datapolis.ingest.sources._cursor import lower_bound
+from datapolis.ingest.sources._cursor import filter_batch, lower_bound
 from datapolis.ingest.sources._files import FileSet
 from datapolis.ingest.sources._identifiers import check_cursor_column, choose_columns
 from datapolis.ingest.sources.base import CursorFilter, SourceColumn, SourceKind, SourceTable
@@ -144,8 +143,7 @@ class XlsxSource:
                            f.type) for p, f in zip(positions, schema, strict=True)]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         if cursor is not None and bound is not None:
-            scalar = pa.scalar(bound, type=schema.field(cursor.column).type)
-            batch = batch.filter(pc.greater_equal(batch.column(cursor.column), scalar))
+            batch = filter_batch(self.label, batch, cursor, bound)
         return batch.select(chosen)
 
     def close(self) -> None:

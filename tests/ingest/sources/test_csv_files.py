@@ -78,6 +78,8 @@ def test_columns_cursor_and_bad_shapes(tmp_path: Path) -> None:
     got = [r for b in source.read("dibao.csv", columns=["姓名"], cursor=cursor)
            for r in b.to_pylist()]
     assert got == [{"姓名": "李四"}, {"姓名": "王五"}]
+    with pytest.raises(TerminalSourceError, match="does not compare with column 更新时间"):
+        list(source.read("dibao.csv", cursor=CursorFilter("更新时间", "not a time")))
     with pytest.raises(TerminalSourceError, match="does not exist"):
         source.columns("nope.csv")
     (tmp_path / "short.csv").write_text("a,b\n1,2\n3\n", encoding="utf-8")

@@ -10,8 +10,8 @@ import pytest
 
 from datapolis.errors import UserError
 from datapolis.ingest.errors import TerminalSourceError
-from datapolis.ingest.sources.base import CursorFilter, Source
-from datapolis.ingest.sources.registry import get_kind, list_kinds, open_source
+from datapolis.ingest.sources.base import CursorFilter, Source, SourceKind
+from datapolis.ingest.sources.registry import get_kind, list_kinds, open_source, register_kind
 
 CREATE = """CREATE TABLE czrk ( -- 常住人口
   sfzh VARCHAR(18) PRIMARY KEY, -- 公民身份号码
@@ -74,3 +74,8 @@ def test_registry_lists_builtins_and_refuses_unknowns() -> None:
         get_kind("oracle")
     with pytest.raises(UserError, match="unknown option"):
         open_source("sqlite", {"path": "x", "bogus": 1}, {})
+    sqlite = get_kind("sqlite")
+    assert register_kind(sqlite) is sqlite  # registering the same kind again is harmless
+    impostor = SourceKind(name="sqlite", label="other", open=sqlite.open, option_fields=())
+    with pytest.raises(UserError, match="already registered"):
+        register_kind(impostor)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
 from datapolis.ingest.sources.base import CursorFilter, Source
 from datapolis.ingest.sources.registry import open_source
+from datapolis.warehouse.duckdb_engine import DuckDBEngine
 
 DDL = """
 CREATE TABLE public.czrk (
@@ -81,13 +82,20 @@ def test_read_round_trips_every_type(pg: Source) -> None:
     assert row["big"] == "12345678901234567890.5"
 
 
-def test_uuid_lands_as_uuid_in_duckdb(pg: Source) -> None:
-    import duckdb
-
-    data = pa.Table.from_batches(pg.read("public.czrk", columns=["id", "uid"]))
-    con = duckdb.connect()
-    con.register("landed", data)
-    assert con.execute("SELECT typeof(uid) FROM landed LIMIT 1").fetchone() == ("UUID",)
+def test_every_type_lands_in_the_warehouse_as_itself(pg: Source) -> None:
+    engine = DuckDBEngine()
+    for batch in pg.read("public.czrk", batch_rows=20):
+        engine.write("ods_test.czrk", pa.Table.from_batches([batch]))
+    landed = {c.name: c.type for c in engine.columns("ods_test.czrk")}
+    assert landed == {
+        "id": "BIGINT", "small": "SMALLINT", "medium": "INTEGER", "ratio": "FLOAT",
+        "score": "DOUBLE", "amount": "DECIMAL(12,2)", "name": "VARCHAR", "code": "VARCHAR",
+        "born": "DATE", "updated_at": "TIMESTAMP WITH TIME ZONE", "active": "BOOLEAN",
+        "uid": "UUID", "attrs": "VARCHAR", "photo": "BLOB", "plain": "TIMESTAMP",
+        "big": "VARCHAR"}
+    assert engine.scalar("SELECT uid::VARCHAR FROM ods_test.czrk WHERE id = 7") == (
+        "8f14e45f-ceea-167a-5a36-dedd4bea2543")
+    engine.close()
 
 
 def test_cursor_reads_past_the_offset_minus_overlap_in_order(pg: Source) -> None:

@@ -57,8 +57,8 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     arrays = []
     for array, field in zip(batch.columns, schema, strict=True):
         if array.type != field.type:
-            if isinstance(array.type, pa.ExtensionType) and not isinstance(field.type,
-                                                                            pa.ExtensionType):
+            extension = pa.BaseExtensionType
+            if isinstance(array.type, extension) and not isinstance(field.type, extension):
                 array = array.storage
             if array.type != field.type:
                 array = array.cast(field.type)

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     default_locale: Literal["zh_Hans_CN", "en"] = Field(
         "zh_Hans_CN", description="UI language when the user has not chosen one."
     )
+    scheduler: bool = Field(
+        True, description="Run scheduled sync jobs inside `datapolis serve` (off: run them with "
+        "`datapolis sync run` from cron or another scheduler)."
+    )
     demo_people: int = Field(
         20_000, ge=100, description="Number of persons `make run` builds into the demo city."
     )

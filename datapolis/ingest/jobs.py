@@ -19,6 +19,7 @@ from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.ingest import land, service
 from datapolis.ingest.errors import SourceError
 from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
+from datapolis.ingest.schedules import parse_schedule
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
@@ -26,6 +27,7 @@ from datapolis.warehouse.engine import Engine, WarehouseError
 
 MODES = ("snapshot", "incremental", "cdc")
 DELETE_MODES = ("soft", "hard")
+CDC_KINDS = ("postgres", "mysql")  # sources whose change logs we can read
 JOB_CODE = re.compile(r"^[a-z0-9][a-z0-9_.]{1,99}$")
 
 
@@ -53,10 +55,15 @@ def create_job(
         raise UserError(f"delete mode must be soft or hard, not {delete_mode!r}")
     if mode == "incremental" and not cursor_column:
         raise UserError("an incremental job needs a cursor column (a timestamp or increasing id)")
+    if mode == "cdc" and table.source.kind not in CDC_KINDS:
+        raise UserError(f"cdc reads database logs: only {', '.join(CDC_KINDS)} sources, "
+                        f"not {table.source.kind}")
     if mode in ("incremental", "cdc") and not table.primary_key:
         raise UserError(f"{table.name} has no primary key; {mode} sync merges on one")
     if overlap_seconds < 0:
         raise UserError("overlap cannot be negative")
+    if schedule is not None:
+        schedule = parse_schedule(schedule).text
     if session.scalar(select(SyncJob.id).where(SyncJob.code == code)) is not None:
         raise Conflict(f"job code {code!r} is already taken")
     job = SyncJob(code=code, table=table, mode=mode, cursor_column=cursor_column,
@@ -115,18 +122,18 @@ def run_job(
     with context.registry.session() as session:
         job = get_job(session, job_code)
         if job.mode == "cdc":
-            raise UserError(f"job {job_code} streams changes; run it with the streaming worker")
+            raise UserError(f"job {job_code} streams changes; run it with stream.run_stream")
         source, table = job.table.source, job.table
         session.expunge_all()
     with exclusive(context.lock_dir, job_code):
-        run_id = _start_run(context.registry, job_code)
+        run_id = start_run(context.registry, job_code)
         try:
             with service.connect(source, context.keyring) as plugin:
                 result = _land(context.warehouse, plugin, job, table)
         except (SourceError, WarehouseError) as exc:
-            _finish_run(context.registry, run_id, error=exc)
+            finish_run(context.registry, run_id, error=exc)
             raise
-        return _finish_run(context.registry, run_id, result=result)
+        return finish_run(context.registry, run_id, result=result)
 
 
 def _land(engine: Engine, plugin: Any, job: SyncJob, table: SourceTableChoice) -> land.LandResult:
@@ -152,7 +159,7 @@ def _overlap(offset: Any, seconds: int) -> Any:
 INTERRUPTED = "interrupted: the worker stopped before finishing (killed or crashed)"
 
 
-def _start_run(registry: Registry, job_code: str) -> int:
+def start_run(registry: Registry, job_code: str) -> int:
     """Record a new run; runs still marked running lost their worker (we hold the lock)."""
     with registry.session() as session:
         job = get_job(session, job_code)
@@ -166,25 +173,34 @@ def _start_run(registry: Registry, job_code: str) -> int:
         return run.id
 
 
-def _finish_run(
+def finish_run(
     registry: Registry,
     run_id: int,
     *,
     result: land.LandResult | None = None,
     error: Exception | None = None,
+    lag_seconds: float | None = None,
+    status: str = "succeeded",
 ) -> SyncRun:
+    """End a run: with its result (`lag_seconds` for streams, whose offsets are not times), or
+    failed with `error`; `status="running"` records a streaming run's progress so far."""
     with registry.session() as session:
         run = session.get_one(SyncRun, run_id)
-        run.ended_at = utcnow()
+        if status != "running":
+            run.ended_at = utcnow()
         if result is not None:
-            run.status = "succeeded"
+            run.status = status
             run.rows_read, run.inserted = result.rows_read, result.inserted
             run.updated, run.deleted = result.updated, result.deleted
             run.bytes_read, run.offset = result.bytes_read, result.offset
-            run.lag_seconds = _lag_seconds(result.offset, run.ended_at)
+            run.lag_seconds = (
+                lag_seconds if lag_seconds is not None
+                else _lag_seconds(result.offset, run.ended_at or utcnow())
+            )
             session.add_all(
                 SchemaChange(job_id=run.job_id, run_id=run.id, column=d.column, change=d.change,
-                             old_type=d.old_type, new_type=d.new_type, seen_at=run.ended_at)
+                             old_type=d.old_type, new_type=d.new_type,
+                             seen_at=run.ended_at or utcnow())
                 for d in result.drifts
             )
         else:

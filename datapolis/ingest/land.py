@@ -40,6 +40,9 @@ class LandResult:
 
 
 def ensure_offsets(engine: Engine) -> None:
+    # Checked first: concurrent CREATE ... IF NOT EXISTS still conflict in DuckDB's catalog.
+    if engine.table_exists(OFFSETS):
+        return
     engine.execute(f"CREATE SCHEMA IF NOT EXISTS {OFFSETS_SCHEMA}")
     engine.execute(
         f"CREATE TABLE IF NOT EXISTS {OFFSETS} (job VARCHAR PRIMARY KEY, position VARCHAR, "

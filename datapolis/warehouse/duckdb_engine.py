@@ -225,7 +225,10 @@ class DuckDBEngine:
             self._cursor.unregister(name)
 
     def _ensure_schema(self, schema: str) -> None:
-        self._run(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+        # Looked up first: even a no-op CREATE ... IF NOT EXISTS can conflict with another
+        # thread's transaction in DuckDB's catalog.
+        if schema not in self.schemas():
+            self._run(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
 
     def create_schema(self, schema: str) -> None:
         self._ensure_schema(schema)

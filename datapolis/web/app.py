@@ -15,6 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
 from datapolis.config import Settings, get_settings
+from datapolis.ingest import jobs
+from datapolis.ingest.scheduler import Scheduler
+from datapolis.ingest.service import secrets_keyring
 from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
@@ -63,9 +66,19 @@ def create_app(
             departments = []
         ensure_layers(engine, departments)
         app.state.warehouse = engine
+        scheduler = None
+        if settings.scheduler:
+            scheduler = Scheduler(jobs.RunContext(
+                registry=registry, warehouse=engine, keyring=secrets_keyring(settings),
+                lock_dir=settings.home / "locks",
+            ))
+            scheduler.start()
+        app.state.scheduler = scheduler
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if warehouse is None:
                 engine.close()
 

@@ -131,6 +131,7 @@ class MysqlSource:
             sql += f" ORDER BY {quote(cursor.column, '`')}"
         connection = self._connect()
         streaming = connection.cursor(pymysql.cursors.SSCursor)
+        abandoned = False
         try:
             try:
                 streaming.execute(sql, tuple(params))
@@ -146,8 +147,28 @@ class MysqlSource:
                     return
                 yield rows_to_batch(self.label, table, rows, schema, first_row=seen + 1)
                 seen += len(rows)
+        except GeneratorExit:
+            abandoned = True
+            self._kill_query(connection)
+            raise
         finally:
-            streaming.close()
+            with contextlib.suppress(pymysql.err.Error):
+                streaming.close()  # after a kill this reads the error, not the rest
+            if abandoned:
+                self.close()
+
+    def _kill_query(self, connection: pymysql.connections.Connection[Any]) -> None:
+        """Stopped early: kill the query instead of draining the rest of the table."""
+        o = self._options
+        thread_id: int = connection.thread_id()  # type: ignore[no-untyped-call]
+        with contextlib.suppress(pymysql.err.Error):
+            killer = pymysql.connect(
+                host=str(o.get("host", "127.0.0.1")), port=int(o.get("port", 3306)),
+                user=str(o.get("user", "root")), password=self._secrets.get("password", ""),
+                connect_timeout=int(o.get("connect_timeout", 10)))
+            with killer.cursor() as cursor:
+                cursor.execute("KILL QUERY %s", (thread_id,))
+            killer.close()
 
     def close(self) -> None:
         if self._connection is not None:

@@ -82,6 +82,16 @@ def test_read_streams_typed_batches_and_cursor(database: str) -> None:
     source.close()
 
 
+def test_stopping_early_leaves_the_source_usable(database: str) -> None:
+    source = _source(database)
+    stream = source.read("czrk", batch_rows=4)
+    assert next(stream).num_rows == 4
+    stream.close()
+    assert source.test().split()[0] in ("MariaDB", "MySQL")
+    assert sum(b.num_rows for b in source.read("czrk")) == 30
+    source.close()
+
+
 def test_wrong_password_is_terminal_and_hidden(database: str) -> None:
     admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     with admin.cursor() as cursor:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.config import get_settings
 from datapolis.errors import UserError
-from datapolis.ingest import jobs, service
+from datapolis.ingest import jobs, service, stream
 from datapolis.ingest.sources.registry import get_kind, list_kinds
 from datapolis.orgs.service import get_organisation
 from datapolis.registry.db import open_registry
@@ -166,8 +166,13 @@ def sync_add(
 
 
 @sync_app.command("run")
-def sync_run(job: str) -> None:
-    """Run a job once, with a progress bar of rows and rows/s."""
+def sync_run(
+    job: str,
+    until_idle: Annotated[float | None, typer.Option(
+        help="cdc jobs: stop after this many seconds without a change [default: until Ctrl-C]",
+    )] = None,
+) -> None:
+    """Run a job once, with a progress bar of rows and rows/s; a cdc job streams (rows, lag)."""
     settings = get_settings()
     registry = open_registry(settings.registry_url, create=False)
     warehouse = DuckDBEngine(settings.warehouse_file)
@@ -178,6 +183,8 @@ def sync_run(job: str) -> None:
                TextColumn("{task.completed:,.0f} rows"), TextColumn("{task.fields[rate]}"),
                TimeElapsedColumn())
     try:
+        with _session() as session:
+            streaming = jobs.get_job(session, job).mode == "cdc"
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(job, total=None, rate="")
             started = time.monotonic()
@@ -186,7 +193,15 @@ def sync_run(job: str) -> None:
                 rate = rows / max(time.monotonic() - started, 1e-6)
                 bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
 
-            run = jobs.run_job(context, job, progress)
+            def streamed(status: stream.StreamStatus) -> None:
+                lag = "" if status.lag_seconds is None else f"lag {status.lag_seconds:,.1f} s"
+                bar.update(task, completed=status.rows, rate=lag)
+
+            if streaming:
+                run = stream.run_stream(context, job, stop_after_idle=until_idle,
+                                        progress=streamed)
+            else:
+                run = jobs.run_job(context, job, progress)
     finally:
         warehouse.close()
         registry.close()

@@ -1,0 +1,219 @@
+"""cdc jobs end to end against the real PostgreSQL and MariaDB: an initial snapshot, then the
+stream; inserts, updates and deletes (soft or hard) land, and ods ends equal to the source."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from datapolis.errors import UserError
+from datapolis.ingest import jobs, service, stream
+from datapolis.registry.db import Registry
+from datapolis.security.crypto import Keyring
+from datapolis.warehouse import DuckDBEngine
+from datapolis.warehouse.engine import Engine
+from tests.conftest import make_city
+from tests.databases import MARIADB_ADMIN_URL, PG_ADMIN_URL, throwaway_database
+from tests.ingest.cdc.test_postgres import _drop_slots_of
+
+KEYRING = Keyring.from_secret("k" * 40)
+Row = tuple[int, str | None, Decimal | None, datetime | None]
+DDL = {
+    "postgres": "CREATE TABLE ledger (id integer PRIMARY KEY, name text, amount numeric(12, 2),"
+                " seen_at timestamp)",
+    "mysql": "CREATE TABLE ledger (id int PRIMARY KEY, name varchar(64), amount decimal(12, 2),"
+             " seen_at datetime(6)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+}
+START = datetime(2024, 5, 1, 8, 30)
+
+
+@dataclass
+class Department:
+    """A department database with one `ledger` table, on a real server."""
+
+    kind: str  # the source kind: postgres or mysql
+    url: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        parsed = make_url(self.url)
+        return {"host": parsed.host, "port": parsed.port or (5432 if self.postgres else 3306),
+                "database": parsed.database, "user": parsed.username}
+
+    @property
+    def postgres(self) -> bool:
+        return self.kind == "postgres"
+
+    @property
+    def table(self) -> str:
+        return "public.ledger" if self.postgres else "ledger"
+
+    def execute(self, *transactions: list[tuple[str, dict[str, Any]]]) -> None:
+        """Each list of (statement, parameters) commits as one transaction."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                for statements in transactions:
+                    with connection.begin():
+                        for statement, params in statements:
+                            connection.execute(text(statement), params)
+        finally:
+            engine.dispose()
+
+    def rows(self) -> list[Row]:
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    text("SELECT id, name, amount, seen_at FROM ledger ORDER BY id")
+                ).all()
+        finally:
+            engine.dispose()
+        return [normal(tuple(row)) for row in found]
+
+
+def normal(row: tuple[Any, ...]) -> Row:
+    at = row[3]
+    if isinstance(at, datetime) and at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return int(row[0]), row[1], None if row[2] is None else Decimal(row[2]), at
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def department(request: pytest.FixtureRequest) -> Iterator[Department]:
+    postgres = request.param == "postgres"
+    for url in throwaway_database(PG_ADMIN_URL if postgres else MARIADB_ADMIN_URL, "stream"):
+        dept = Department(request.param, url)
+        if not postgres:  # column names travel in the binlog only with full metadata
+            admin = create_engine(MARIADB_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text("SET GLOBAL binlog_row_metadata = FULL"))
+            admin.dispose()
+        dept.execute([(DDL[dept.kind], {})])
+        try:
+            yield dept
+        finally:
+            if postgres:  # a database with a slot cannot be dropped; slots keep WAL for ever
+                _drop_slots_of(dict(make_url(url).translate_connect_args(
+                    username="user", database="dbname")))
+
+
+def insert(ids: range) -> list[tuple[str, dict[str, Any]]]:
+    return [("INSERT INTO ledger VALUES (:id, :name, :amount, :seen_at)",
+             {"id": i, "name": f"户{i}", "amount": Decimal(i) / 4,
+              "seen_at": START + timedelta(seconds=i, microseconds=i)}) for i in ids]
+
+
+def update(row_id: int, name: str) -> tuple[str, dict[str, Any]]:
+    return ("UPDATE ledger SET name = :name, amount = amount + 1 WHERE id = :id",
+            {"id": row_id, "name": name})
+
+
+def delete(row_id: int) -> tuple[str, dict[str, Any]]:
+    return "DELETE FROM ledger WHERE id = :id", {"id": row_id}
+
+
+def setup_job(registry: Registry, dept: Department, delete_mode: str) -> str:
+    with registry.session() as session:
+        city = make_city(session)
+        source = service.add_source(
+            session, keyring=KEYRING, org=city.city_dept,
+            code=f"371300_{dept.kind}_{secrets.token_hex(3)}", name="台账", kind=dept.kind,
+            options=dept.options,
+        )
+        (table,) = service.choose_tables(session, source=source, keyring=KEYRING,
+                                         names=[dept.table])
+        return jobs.create_job(session, table=table, mode="cdc", delete_mode=delete_mode).code
+
+
+def target_of(registry: Registry, code: str) -> str:
+    with registry.session() as session:
+        return jobs.get_job(session, code).table.target_table
+
+
+def landed(engine: Engine, target: str, *, alive_only: bool) -> list[Row]:
+    where = "WHERE NOT _deleted" if alive_only else ""
+    found = engine.query(f"SELECT id, name, amount, seen_at FROM {target} {where} ORDER BY id")
+    return [normal(tuple(row.values())) for row in found.to_pylist()]
+
+
+@pytest.mark.parametrize("delete_mode", ["soft", "hard"])
+def test_snapshot_then_stream(
+    tmp_path: Path, sqlite_registry: Registry, department: Department, delete_mode: str
+) -> None:
+    department.execute(insert(range(200)))
+    code = setup_job(sqlite_registry, department, delete_mode)
+    target = target_of(sqlite_registry, code)
+    warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    seen: list[stream.StreamStatus] = []
+    try:
+        first = stream.run_stream(context, code, stop_after_idle=0.5, progress=seen.append)
+        assert (first.status, first.inserted, first.rows_read) == ("succeeded", 200, 200)
+        assert seen and seen[0].rows == 200
+        soft = delete_mode == "soft"
+        assert landed(warehouse, target, alive_only=soft) == department.rows()
+
+        department.execute(
+            insert(range(200, 260)),
+            [update(i, f"改{i}") for i in range(0, 40)],
+            *([delete(i)] for i in range(100, 120)),
+            [update(150, "先改"), delete(150)],  # one transaction: the net effect is a delete
+            insert(range(300, 301)), [update(300, "后改")], [delete(300)],
+            [update(1, "再改")],
+        )
+        second = stream.run_stream(context, code, stop_after_idle=0.5)
+        assert second.status == "succeeded"
+        assert second.inserted >= 60 and second.updated >= 40 and second.deleted >= 21
+        assert second.lag_seconds is not None and second.lag_seconds >= 0
+        source = department.rows()
+        assert len(source) == 200 + 60 - 21
+        assert landed(warehouse, target, alive_only=soft) == source
+        gone = [100, 119, 150]
+        if soft:
+            tombstones = warehouse.query(
+                f"SELECT id, _deleted, _deleted_at FROM {target} WHERE id IN (100, 119, 150)"
+            ).to_pylist()
+            assert sorted(t["id"] for t in tombstones) == gone
+            assert all(t["_deleted"] and t["_deleted_at"] is not None for t in tombstones)
+        else:
+            ids = {row[0] for row in landed(warehouse, target, alive_only=False)}
+            assert not ids & set(gone)
+
+        third = stream.run_stream(context, code, stop_after_idle=0.5)
+        assert third.rows_read == 0  # nothing is applied twice
+        assert landed(warehouse, target, alive_only=soft) == source
+    finally:
+        warehouse.close()
+        stream.release(context, code)
+
+
+def test_cdc_only_for_database_logs(tmp_path: Path, sqlite_registry: Registry) -> None:
+    path = tmp_path / "dept.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, name TEXT)")
+    with sqlite_registry.session() as session:
+        city = make_city(session)
+        source = service.add_source(session, keyring=KEYRING, org=city.city_dept,
+                                    code="371300_gaj_file", name="台账", kind="sqlite",
+                                    options={"path": str(path)})
+        (table,) = service.choose_tables(session, source=source, keyring=KEYRING,
+                                         names=["ledger"])
+        with pytest.raises(UserError, match="only postgres, mysql"):
+            jobs.create_job(session, table=table, mode="cdc")
+
+
+def test_capture_names_are_valid_identifiers() -> None:
+    name = stream.capture_name("371300_gaj_hjxt.czrk")
+    assert name.startswith("datapolis_371300_gaj_hjxt_czrk_") and len(name) <= 63
+    assert name != stream.capture_name("371300_gaj_hjxt_czrk")

@@ -16,6 +16,7 @@ class Permission(enum.StrEnum):
     MANAGE_APPS = "apps.manage"
     READ_METRICS = "system.metrics"
     READ_AUDIT = "audit.read"
+    READ_SOURCES = "sources.read"  # the data highway: sources, jobs, runs
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS}
@@ -23,11 +24,15 @@ _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(Permission) - {Permission.READ_AUDIT},
     Role.ORG_ADMIN: frozenset(
-        _EVERYONE | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
+        _EVERYONE
+        | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
+        | {Permission.READ_SOURCES}
     ),
     Role.ORG_USER: frozenset(_EVERYONE),
     Role.AUDITOR: frozenset(
-        _EVERYONE | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}
+        _EVERYONE
+        | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}
+        | {Permission.READ_SOURCES}
     ),
 }
 

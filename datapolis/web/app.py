@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from datapolis import __version__
 from datapolis.config import Settings, get_settings
 from datapolis.ingest import jobs
+from datapolis.ingest import pages as ingest_pages
 from datapolis.ingest.scheduler import Scheduler
 from datapolis.ingest.service import secrets_keyring
 from datapolis.orgs import api as orgs_api
@@ -27,14 +28,15 @@ from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.headers import install_security_headers
 from datapolis.web.nav import NavItem
+from datapolis.web.render import local_time
 
 log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
-ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router]
-NAV: list[NavItem] = [*pages.NAV, *orgs_pages.NAV]
+ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router]
+NAV: list[NavItem] = [*pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV]
 
 
 def template_dirs() -> list[Path]:
@@ -101,6 +103,7 @@ def create_app(
     templates = Jinja2Templates(directory=template_dirs())
     i18n.install(templates.env)
     templates.env.globals["chart"] = charts.chart
+    templates.env.filters["local_time"] = local_time
     app.state.templates = templates
     app.state.page_context = lambda request: page_context(request, NAV)
 

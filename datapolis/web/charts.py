@@ -35,6 +35,18 @@ def bar_chart(
     }
 
 
+def line_chart(categories: list[str], values: list[float | None], name: str) -> dict[str, Any]:
+    return {
+        "color": PALETTE[1:],
+        "textStyle": {"fontFamily": FONT},
+        "tooltip": {**_TOOLTIP, "trigger": "axis"},
+        "grid": {"left": 8, "right": 24, "top": 16, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": categories, "boundaryGap": False},
+        "yAxis": {"type": "value"},
+        "series": [{"type": "line", "name": name, "data": values, "connectNulls": True}],
+    }
+
+
 def pie_chart(items: list[tuple[str, int]]) -> dict[str, Any]:
     base = {
         "color": PALETTE,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+
+SHOWN_ZONE = ZoneInfo("Asia/Shanghai")  # stored in UTC, shown in the city's time
+
+
+def local_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored UTC time as the city's clock reads it (the `local_time` template filter)."""
+    return moment.astimezone(SHOWN_ZONE).strftime(pattern) if moment else "—"
 
 
 def templates(request: Request) -> Jinja2Templates:

@@ -1,0 +1,56 @@
+"""The data highway pages: who sees which sources and jobs, and a job's history."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from datapolis.ingest import jobs, service
+from datapolis.orgs.service import get_organisation
+from tests.web.forms import HTML, login
+
+
+def add_job(client: TestClient, tmp_path: Path, org_code: str, code: str) -> None:
+    data = tmp_path / f"{code}.sqlite"
+    with sqlite3.connect(data) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        db.execute("INSERT INTO t VALUES (1, 1)")
+    registry = client.app.state.registry  # type: ignore[attr-defined]
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    keyring = service.secrets_keyring(settings)
+    with registry.session() as session:
+        source = service.add_source(session, keyring=keyring, org=get_organisation(
+            session, org_code), code=code, name=f"{code} 系统", kind="sqlite",
+            options={"path": str(data)})
+        (table,) = service.choose_tables(session, source=source, keyring=keyring, names=["t"])
+        table.target_table = f"ods_{org_code}.{code}"
+        jobs.create_job(session, table=table, mode="incremental", code=code, cursor_column="v")
+    context = jobs.RunContext(registry=registry, warehouse=client.app.state.warehouse,  # type: ignore[attr-defined]
+                              keyring=keyring, lock_dir=tmp_path / "locks")
+    jobs.run_job(context, code)
+
+
+def test_highway_lists_what_the_caller_may_see(client: TestClient, tmp_path: Path) -> None:
+    add_job(client, tmp_path, "371300_gaj", "city_src")
+    add_job(client, tmp_path, "371302_gaj", "county_src")
+    login(client, "platform_admin")
+    page = client.get("/highway", headers=HTML).text
+    assert "city_src 系统" in page and "county_src 系统" in page and "数据高速通道" in page
+    login(client, "org_admin")  # of 371300_gaj: not the county's department
+    page = client.get("/highway", headers=HTML).text
+    assert "city_src 系统" in page and "county_src 系统" not in page
+    assert client.get("/highway/jobs/county_src", headers=HTML).status_code == 404
+    job = client.get("/highway/jobs/city_src", headers=HTML)
+    assert job.status_code == 200
+    assert "运行记录" in job.text and "成功" in job.text and 'id="rows-chart"' in job.text
+    login(client, "org_user")
+    assert client.get("/highway", headers=HTML).status_code == 403
+
+
+def test_the_menu_shows_the_highway_to_who_may_open_it(client: TestClient) -> None:
+    login(client, "org_admin")
+    assert 'href="/highway"' in client.get("/", headers=HTML).text
+    login(client, "org_user")
+    assert 'href="/highway"' not in client.get("/", headers=HTML).text

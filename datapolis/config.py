@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     default_locale: Literal["zh_Hans_CN", "en"] = Field(
         "zh_Hans_CN", description="UI language when the user has not chosen one."
     )
+    lineage_sink: str = Field(
+        "", description="Where OpenLineage run events of sync jobs go: empty (nowhere), "
+        "file:PATH (JSON lines) or the http(s) URL of an OpenLineage endpoint."
+    )
     scheduler: bool = Field(
         True, description="Run scheduled sync jobs inside `datapolis serve` (off: run them with "
         "`datapolis sync run` from cron or another scheduler)."

@@ -176,9 +176,7 @@ def sync_run(
     settings = get_settings()
     registry = open_registry(settings.registry_url, create=False)
     warehouse = DuckDBEngine(settings.warehouse_file)
-    context = jobs.RunContext(registry=registry, warehouse=warehouse,
-                              keyring=service.secrets_keyring(settings),
-                              lock_dir=settings.home / "locks")
+    context = jobs.RunContext.from_settings(settings, registry, warehouse)
     columns = (TextColumn("{task.description}"), SpinnerColumn(),
                TextColumn("{task.completed:,.0f} rows"), TextColumn("{task.fields[rate]}"),
                TimeElapsedColumn())

@@ -7,17 +7,20 @@ import fcntl
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from openlineage.client.event_v2 import RunState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datapolis.config import Settings
 from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.ingest import land, service
 from datapolis.ingest.errors import SourceError
+from datapolis.ingest.lineage import Lineage
 from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
 from datapolis.ingest.schedules import parse_schedule
 from datapolis.registry.base import utcnow
@@ -113,6 +116,13 @@ class RunContext:
     warehouse: Engine
     keyring: Keyring
     lock_dir: Path
+    lineage: Lineage = field(default_factory=lambda: Lineage(""))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: Registry, warehouse: Engine) -> RunContext:
+        return cls(registry=registry, warehouse=warehouse,
+                   keyring=service.secrets_keyring(settings), lock_dir=settings.home / "locks",
+                   lineage=Lineage(settings.lineage_sink))
 
 
 def run_job(
@@ -127,13 +137,17 @@ def run_job(
         session.expunge_all()
     with exclusive(context.lock_dir, job_code):
         run_id = start_run(context.registry, job_code)
+        context.lineage.emit(RunState.START, job_code=job_code, run_number=run_id, table=table)
         try:
             with service.connect(source, context.keyring) as plugin:
                 result = _land(context.warehouse, plugin, job, table)
         except (SourceError, WarehouseError) as exc:
             finish_run(context.registry, run_id, error=exc)
+            context.lineage.emit(RunState.FAIL, job_code=job_code, run_number=run_id, table=table)
             raise
-        return finish_run(context.registry, run_id, result=result)
+        run = finish_run(context.registry, run_id, result=result)
+        context.lineage.emit(RunState.COMPLETE, job_code=job_code, run_number=run_id, table=table)
+        return run
 
 
 def _land(engine: Engine, plugin: Any, job: SyncJob, table: SourceTableChoice) -> land.LandResult:

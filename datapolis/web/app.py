@@ -18,7 +18,6 @@ from datapolis.config import Settings, get_settings
 from datapolis.ingest import jobs
 from datapolis.ingest import pages as ingest_pages
 from datapolis.ingest.scheduler import Scheduler
-from datapolis.ingest.service import secrets_keyring
 from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
@@ -70,10 +69,7 @@ def create_app(
         app.state.warehouse = engine
         scheduler = None
         if settings.scheduler:
-            scheduler = Scheduler(jobs.RunContext(
-                registry=registry, warehouse=engine, keyring=secrets_keyring(settings),
-                lock_dir=settings.home / "locks",
-            ))
+            scheduler = Scheduler(jobs.RunContext.from_settings(settings, registry, engine))
             scheduler.start()
         app.state.scheduler = scheduler
         try:

@@ -21,6 +21,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED)
 
+# The peers benchmarks compare against (dlt, ConnectorX...): only `make bench` needs them.
+$(VENV)/.bench-installed: pyproject.toml $(INSTALLED)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
@@ -57,7 +62,7 @@ pytest: install assets browser services
 
 test: lint typecheck pytest
 
-bench: install assets
+bench: $(VENV)/.bench-installed assets services
 	@set -e; for f in $(if $(B),bench/$(B).py,$(sort $(wildcard bench/[a-z]*.py))); do \
 		echo "== $$f"; $(BIN)/python $$f; done
 

@@ -140,7 +140,7 @@ def run_job(
         context.lineage.emit(RunState.START, job_code=job_code, run_number=run_id, table=table)
         try:
             with service.connect(source, context.keyring) as plugin:
-                result = _land(context.warehouse, plugin, job, table)
+                result = _land(context.warehouse, plugin, job, table, progress)
         except (SourceError, WarehouseError) as exc:
             finish_run(context.registry, run_id, error=exc)
             context.lineage.emit(RunState.FAIL, job_code=job_code, run_number=run_id, table=table)
@@ -150,16 +150,22 @@ def run_job(
         return run
 
 
-def _land(engine: Engine, plugin: Any, job: SyncJob, table: SourceTableChoice) -> land.LandResult:
+def _land(
+    engine: Engine,
+    plugin: Any,
+    job: SyncJob,
+    table: SourceTableChoice,
+    progress: Callable[[int], None] | None,
+) -> land.LandResult:
     if job.mode == "snapshot":
         return land.land_snapshot(engine, plugin, job=job.code, table=table.name,
-                                  target=table.target_table)
+                                  target=table.target_table, progress=progress)
     assert job.cursor_column is not None
     offset = land.decode_cursor(land.read_offset(engine, job.code))
     return land.land_incremental(
         engine, plugin, job=job.code, table=table.name, target=table.target_table,
         key=table.primary_key, cursor_column=job.cursor_column,
-        overlap=_overlap(offset, job.overlap_seconds),
+        overlap=_overlap(offset, job.overlap_seconds), progress=progress,
     )
 
 

@@ -116,3 +116,10 @@ def test_cursor_values_keep_their_type(value: Any) -> None:
 def test_unusable_cursor_values_are_terminal() -> None:
     with pytest.raises(TerminalSourceError):
         encode_cursor(1.5)
+
+
+def test_progress_reports_rows_as_they_land(engine: DuckDBEngine) -> None:
+    seen: list[int] = []
+    land_snapshot(engine, ArrowSource(people([1, 2, 3], ["a", "b", "c"], [0, 1, 2])),
+                  job="p", table="t", target="ods_x.t", progress=seen.append)
+    assert seen == [2, 3]

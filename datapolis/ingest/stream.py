@@ -25,7 +25,13 @@ from datapolis.ingest.cdc import mysql, postgres
 from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.cdc.pgconnect import ConnectionParams
 from datapolis.ingest.errors import SourceError
-from datapolis.ingest.land import LandResult, ensure_offsets, read_offset, write_offset
+from datapolis.ingest.land import (
+    OFFSETS,
+    LandResult,
+    ensure_offsets,
+    read_offset,
+    write_offset,
+)
 from datapolis.ingest.models import SyncJob, SyncRun
 from datapolis.registry.db import Registry
 from datapolis.warehouse.engine import Engine, TableName, WarehouseError
@@ -167,9 +173,13 @@ def _load(context: jobs.RunContext, job_code: str) -> tuple[SyncJob, dict[str, s
 
 
 def release(context: jobs.RunContext, job_code: str) -> None:
-    """Drop what the job holds at its source (a PostgreSQL slot keeps WAL until dropped)."""
+    """Drop what the job holds at its source (a PostgreSQL slot keeps WAL until dropped) and
+    forget its offset: a next run starts over with a new initial snapshot."""
     job, secrets = _load(context, job_code)
-    open_capture(job, secrets).release()
+    with jobs.exclusive(context.lock_dir, job_code):
+        open_capture(job, secrets).release()
+        ensure_offsets(context.warehouse)
+        context.warehouse.execute(f"DELETE FROM {OFFSETS} WHERE job = ?", [job_code])  # noqa: S608
 
 
 def run_stream(

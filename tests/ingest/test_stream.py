@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 
 from datapolis.errors import UserError
 from datapolis.ingest import jobs, service, stream
+from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
+from datapolis.ingest.land import read_offset
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse import DuckDBEngine
@@ -193,9 +195,14 @@ def test_snapshot_then_stream(
         third = stream.run_stream(context, code, stop_after_idle=0.5)
         assert third.rows_read == 0  # nothing is applied twice
         assert landed(warehouse, target, alive_only=soft) == source
+
+        stream.release(context, code)  # slot, publication and offset gone: a new snapshot
+        again = stream.run_stream(context, code, stop_after_idle=0.5)
+        assert again.rows_read == len(source)
+        assert landed(warehouse, target, alive_only=False) == source
     finally:
-        warehouse.close()
         stream.release(context, code)
+        warehouse.close()
 
 
 def test_cdc_only_for_database_logs(tmp_path: Path, sqlite_registry: Registry) -> None:
@@ -217,3 +224,43 @@ def test_capture_names_are_valid_identifiers() -> None:
     name = stream.capture_name("371300_gaj_hjxt.czrk")
     assert name.startswith("datapolis_371300_gaj_hjxt_czrk_") and len(name) <= 63
     assert name != stream.capture_name("371300_gaj_hjxt_czrk")
+
+
+def last_run(registry: Registry, code: str) -> tuple[str, str | None]:
+    with registry.session() as session:
+        run = jobs.get_job(session, code).runs[0]
+        return run.status, run.error_kind
+
+
+def test_unreachable_source_fails_as_transient(
+    tmp_path: Path, sqlite_registry: Registry, department: Department
+) -> None:
+    code = setup_job(sqlite_registry, department, "soft")
+    with sqlite_registry.session() as session:
+        source = jobs.get_job(session, code).table.source
+        source.options = {**source.options, "port": 1}  # nobody listens there
+    warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    try:
+        with pytest.raises(TransientSourceError):
+            stream.run_stream(context, code, stop_after_idle=0.5)
+    finally:
+        warehouse.close()
+    assert last_run(sqlite_registry, code) == ("failed", "transient")
+
+
+def test_missing_table_fails_as_terminal(
+    tmp_path: Path, sqlite_registry: Registry, department: Department
+) -> None:
+    code = setup_job(sqlite_registry, department, "hard")
+    department.execute([("DROP TABLE ledger", {})])
+    warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    try:
+        with pytest.raises(TerminalSourceError, match="ledger"):
+            stream.run_stream(context, code, stop_after_idle=0.5)
+        assert read_offset(warehouse, code) is None  # nothing committed: the next run snapshots
+    finally:
+        stream.release(context, code)
+        warehouse.close()
+    assert last_run(sqlite_registry, code) == ("failed", "terminal")

@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
+
+from openlineage.client.event_v2 import RunState
 
 from datapolis.errors import UserError
 from datapolis.ingest import apply, drift, jobs, service
@@ -195,14 +198,20 @@ def run_stream(
     capture = open_capture(job, secrets)
     with jobs.exclusive(context.lock_dir, job_code):
         tracker = _Tracker(context.registry, jobs.start_run(context.registry, job_code), progress)
+        lineage = partial(context.lineage.emit, job_code=job_code, run_number=tracker.run_id,
+                          table=job.table)
+        lineage(RunState.START)
         try:
             _stream(context.warehouse, capture, job, tracker, stop_after_idle)
         except (SourceError, WarehouseError) as exc:
             jobs.finish_run(context.registry, tracker.run_id, error=exc)
+            lineage(RunState.FAIL)
             raise
         except KeyboardInterrupt:
             pass  # an operator stopping the worker: everything committed is recorded
-        return tracker.save("succeeded")
+        run = tracker.save("succeeded")
+        lineage(RunState.COMPLETE)
+        return run
 
 
 def _stream(

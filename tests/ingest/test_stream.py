@@ -3,10 +3,11 @@ stream; inserts, updates and deletes (soft or hard) land, and ods ends equal to 
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from datapolis.errors import UserError
 from datapolis.ingest import jobs, service, stream
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
 from datapolis.ingest.land import read_offset
+from datapolis.ingest.lineage import Lineage
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse import DuckDBEngine
@@ -157,7 +159,9 @@ def test_snapshot_then_stream(
     code = setup_job(sqlite_registry, department, delete_mode)
     target = target_of(sqlite_registry, code)
     warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
-    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    events_file = tmp_path / "lineage.jsonl"
+    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks",
+                              Lineage(f"file:{events_file}"))
     seen: list[stream.StreamStatus] = []
     try:
         first = stream.run_stream(context, code, stop_after_idle=0.5, progress=seen.append)
@@ -200,6 +204,9 @@ def test_snapshot_then_stream(
         again = stream.run_stream(context, code, stop_after_idle=0.5)
         assert again.rows_read == len(source)
         assert landed(warehouse, target, alive_only=False) == source
+        events = [json.loads(line) for line in events_file.read_text().splitlines()]
+        assert [e["eventType"] for e in events] == ["START", "COMPLETE"] * 4
+        assert events[0]["outputs"][0]["name"] == target
     finally:
         stream.release(context, code)
         warehouse.close()
@@ -256,9 +263,12 @@ def test_missing_table_fails_as_terminal(
     department.execute([("DROP TABLE ledger", {})])
     warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
     context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    context = replace(context, lineage=Lineage(f"file:{tmp_path / 'lineage.jsonl'}"))
     try:
         with pytest.raises(TerminalSourceError, match="ledger"):
             stream.run_stream(context, code, stop_after_idle=0.5)
+        events = (tmp_path / "lineage.jsonl").read_text().splitlines()
+        assert [json.loads(e)["eventType"] for e in events] == ["START", "FAIL"]
         assert read_offset(warehouse, code) is None  # nothing committed: the next run snapshots
     finally:
         stream.release(context, code)

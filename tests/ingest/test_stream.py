@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,10 +25,12 @@ from datapolis.ingest import jobs, service, stream
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
 from datapolis.ingest.land import read_offset
 from datapolis.ingest.lineage import Lineage
-from datapolis.registry.db import Registry
+from datapolis.ingest.models import SyncRun
+from datapolis.registry.db import Registry, open_registry
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse import DuckDBEngine
 from datapolis.warehouse.engine import Engine
+from tests.commands import DATAPOLIS, environment, run
 from tests.conftest import make_city
 from tests.databases import MARIADB_ADMIN_URL, PG_ADMIN_URL, throwaway_database
 from tests.ingest.cdc.test_postgres import _drop_slots_of
@@ -274,3 +279,42 @@ def test_missing_table_fails_as_terminal(
         stream.release(context, code)
         warehouse.close()
     assert last_run(sqlite_registry, code) == ("failed", "terminal")
+
+
+def test_cli_streams_until_interrupted(tmp_path: Path, department: Department) -> None:
+    """`datapolis sync run JOB` streams with no end; the run shows rows and lag as it goes,
+    and Ctrl-C stops it cleanly."""
+    home = tmp_path / "var"
+    assert run(home, "db", "upgrade").returncode == 0
+    registry = open_registry(f"sqlite:///{home / 'registry.sqlite'}")
+    try:
+        department.execute(insert(range(50)))
+        code = setup_job(registry, department, "soft")
+        worker = subprocess.Popen([DATAPOLIS, "sync", "run", code], env=environment(home),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for_run(registry, code, lambda r: r.status == "running" and r.rows_read == 50)
+            department.execute(insert(range(50, 60)), [update(3, "改")])
+            live = wait_for_run(registry, code, lambda r: r.rows_read == 61)
+            assert live.status == "running" and live.lag_seconds is not None
+            worker.send_signal(signal.SIGINT)
+            out, err = worker.communicate(timeout=30)
+        finally:
+            worker.kill()
+        assert worker.returncode == 0, err
+        assert "60 inserted, 1 updated, 0 deleted" in out
+        assert wait_for_run(registry, code, lambda r: True).status == "succeeded"
+    finally:
+        registry.close()
+
+
+def wait_for_run(registry: Registry, code: str, ready: Callable[[SyncRun], bool]) -> SyncRun:
+    deadline = time.monotonic() + 30
+    while True:
+        with registry.session() as session:
+            runs = jobs.get_job(session, code).runs
+            if runs and ready(runs[0]):
+                session.expunge(runs[0])
+                return runs[0]
+        assert time.monotonic() < deadline, "the run did not get there in 30 s"
+        time.sleep(0.2)

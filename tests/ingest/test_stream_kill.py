@@ -38,7 +38,7 @@ from tests.ingest.test_stream import (
 __all__ = ["department"]  # the fixture, parametrized over PostgreSQL and MariaDB
 
 ROWS = 2_000
-CHANGES = 3_000  # source transactions the writer makes while the worker is killed
+CHANGES = 3_000  # source transactions (1-3 changes each) made while the worker is killed
 KILLS = 3  # kills that land mid-run
 MAX_ATTEMPTS = 8
 
@@ -58,7 +58,7 @@ class Writer(threading.Thread):
             while not self.stop.is_set() and self.made < CHANGES:
                 self.dept.execute(*(self.transaction() for _ in range(10)))
                 self.made += 10
-                time.sleep(0.02)
+                time.sleep(0.01)
         except BaseException as exc:  # reported by the test
             self.error = exc
 

@@ -14,7 +14,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -74,7 +74,7 @@ class Capture(Protocol):
 
     def position_key(self, position: str) -> Any: ...
 
-    def snapshot(self) -> Any: ...  # a context manager of InitialSnapshot
+    def snapshot(self) -> AbstractContextManager[InitialSnapshot]: ...
 
     def events(self, position: str) -> Events: ...
 
@@ -223,7 +223,7 @@ def _stream(
         with capture.snapshot() as snapshot:
             tracker.committed(snapshot.position, land_snapshot(
                 engine, snapshot, job=job.code, target=target, keys=keys,
-                delete_mode=job.delete_mode,
+                delete_mode=job.delete_mode, progress=tracker.snapshot_progress,
             ))
             position = snapshot.position
 
@@ -246,6 +246,7 @@ def land_snapshot(
     target: str,
     keys: list[str],
     delete_mode: str,
+    progress: Callable[[int], None] | None = None,
 ) -> LandResult:
     """Replace ods rows with the snapshot's, merged in batches; the offset rides the last one."""
     ensure_offsets(engine)
@@ -267,6 +268,8 @@ def land_snapshot(
                 result.updated += merged.updated
             if following is None:
                 write_offset(engine, job, snapshot.position)
+        if progress is not None:
+            progress(result.rows_read)
         first, batch = False, following
     return result
 
@@ -314,6 +317,10 @@ class _Tracker:
             self.progress(StreamStatus(total.rows_read, self.lag))
         if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
             self.save("running")
+
+    def snapshot_progress(self, rows: int) -> None:
+        if self.progress is not None:
+            self.progress(StreamStatus(rows, None))
 
     def save(self, status: str) -> SyncRun:
         unsaved = replace(self.total, drifts=self.total.drifts[self._saved_drifts:])

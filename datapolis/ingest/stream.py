@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
+import pyarrow as pa
 from openlineage.client.event_v2 import RunState
 
 from datapolis.errors import UserError
@@ -37,6 +38,7 @@ from datapolis.ingest.land import (
 )
 from datapolis.ingest.models import SyncJob, SyncRun
 from datapolis.registry.db import Registry
+from datapolis.security.crypto import Keyring
 from datapolis.warehouse.engine import Engine, TableName, WarehouseError
 
 SNAPSHOT_BATCH_ROWS = 10_000
@@ -202,7 +204,7 @@ def run_stream(
                           table=job.table)
         lineage(RunState.START)
         try:
-            _stream(context.warehouse, capture, job, tracker, stop_after_idle)
+            _stream(context, capture, job, tracker, stop_after_idle)
         except (SourceError, WarehouseError) as exc:
             jobs.finish_run(context.registry, tracker.run_id, error=exc)
             lineage(RunState.FAIL)
@@ -215,15 +217,19 @@ def run_stream(
 
 
 def _stream(
-    engine: Engine, capture: Capture, job: SyncJob, tracker: _Tracker, idle: float | None
+    context: jobs.RunContext, capture: Capture, job: SyncJob, tracker: _Tracker,
+    idle: float | None,
 ) -> None:
+    engine = context.warehouse
     target, keys = job.table.target_table, list(job.table.primary_key)
     position = read_offset(engine, job.code)
     if position is None:
+        declared = declared_decimals(job, context.keyring)
         with capture.snapshot() as snapshot:
             tracker.committed(snapshot.position, land_snapshot(
                 engine, snapshot, job=job.code, target=target, keys=keys,
-                delete_mode=job.delete_mode, progress=tracker.snapshot_progress,
+                delete_mode=job.delete_mode, declared=declared,
+                progress=tracker.snapshot_progress,
             ))
             position = snapshot.position
 
@@ -246,6 +252,7 @@ def land_snapshot(
     target: str,
     keys: list[str],
     delete_mode: str,
+    declared: Mapping[str, pa.DataType] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> LandResult:
     """Replace ods rows with the snapshot's, merged in batches; the offset rides the last one."""
@@ -261,6 +268,8 @@ def land_snapshot(
                 engine.execute(f"DELETE FROM {TableName.parse(target).sql}")  # noqa: S608
             if batch:
                 rows = apply._to_arrow(engine, target, [row | alive for row in batch])
+                if declared and not engine.table_exists(target):
+                    rows = _with_types(rows, declared)
                 result.drifts += drift.reconcile(engine, target, rows.schema)
                 merged = engine.merge(target, rows, keys)
                 result.rows_read += len(batch)
@@ -272,6 +281,19 @@ def land_snapshot(
             progress(result.rows_read)
         first, batch = False, following
     return result
+
+
+def declared_decimals(job: SyncJob, keyring: Keyring) -> dict[str, pa.DataType]:
+    """The source's declared decimal columns. Values alone would give ods the narrowest
+    decimal that fits the snapshot, and a later, longer value would not fit."""
+    with service.connect(job.table.source, keyring) as plugin:
+        columns = plugin.columns(job.table.name)
+    return {c.name: c.arrow_type for c in columns if pa.types.is_decimal(c.arrow_type)}
+
+
+def _with_types(rows: pa.Table, declared: Mapping[str, pa.DataType]) -> pa.Table:
+    fields = [f.with_type(declared.get(f.name, f.type)) for f in rows.schema]
+    return rows.cast(pa.schema(fields))
 
 
 def _watch(events: Events, tracker: _Tracker, idle: float | None) -> Events:

@@ -182,6 +182,8 @@ def test_snapshot_then_stream(
             [update(150, "先改"), delete(150)],  # one transaction: the net effect is a delete
             insert(range(300, 301)), [update(300, "后改")], [delete(300)],
             [update(1, "再改")],
+            # wider than any snapshot value: ods keeps the declared numeric(12, 2)
+            [("UPDATE ledger SET amount = 9999999999.99 WHERE id = 2", {})],
         )
         second = stream.run_stream(context, code, stop_after_idle=0.5)
         assert second.status == "succeeded"

@@ -143,17 +143,17 @@ def _apply_table(
     deletes = [n for n in net.values() if n.op is Op.DELETE]
     # Rows with the same columns merge together; a partial update merges only its columns.
     for rows in _by_columns(upserts):
-        table = _to_arrow(engine, target, rows)
+        table = rows_as_ods_types(engine, target, rows)
         result.drifts += drift.reconcile(engine, target, table.schema)
         merged = engine.merge(target, table, keys)
         result.inserted += merged.inserted
         result.updated += merged.updated
     if deletes and engine.table_exists(target):
-        gone = _to_arrow(engine, target, [d.row for d in deletes])
+        gone = rows_as_ods_types(engine, target, [d.row for d in deletes])
         if delete_mode == "hard":
             engine.merge(target, gone.slice(0, 0), keys, delete_keys=gone)
         else:
-            tombstones = _to_arrow(engine, target, [
+            tombstones = rows_as_ods_types(engine, target, [
                 d.row | {DELETED: True, DELETED_AT: d.at} for d in deletes
             ])
             drift.reconcile(engine, target, tombstones.schema)
@@ -172,7 +172,7 @@ def _by_columns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
-def _to_arrow(engine: Engine, target: str, rows: list[dict[str, Any]]) -> pa.Table:
+def rows_as_ods_types(engine: Engine, target: str, rows: list[dict[str, Any]]) -> pa.Table:
     """Rows typed as the ods table already types them (a change's Decimal must not become a
     new decimal width); columns ods has not seen yet are inferred, and drift adds them."""
     known: dict[str, pa.DataType] = {}

@@ -93,7 +93,7 @@ def list_sources(session: Session, org_ids: set[int] | None = None) -> list[Sour
     return list(session.scalars(query))
 
 
-def _secrets(source: Source, keyring: Keyring) -> dict[str, str]:
+def decrypted_secrets(source: Source, keyring: Keyring) -> dict[str, str]:
     if not source.secrets_encrypted:
         return {}
     plain = keyring.decrypt(source.secrets_encrypted, context=_context(source.code))
@@ -104,7 +104,7 @@ def _secrets(source: Source, keyring: Keyring) -> dict[str, str]:
 @contextmanager
 def connect(source: Source, keyring: Keyring) -> Iterator[base.Source]:
     """The source's plugin, connected with its decrypted secrets; closed afterwards."""
-    plugin = open_source(source.kind, source.options, _secrets(source, keyring))
+    plugin = open_source(source.kind, source.options, decrypted_secrets(source, keyring))
     try:
         yield plugin
     finally:

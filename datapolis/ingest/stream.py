@@ -171,7 +171,7 @@ def _load(context: jobs.RunContext, job_code: str) -> tuple[SyncJob, dict[str, s
         job = jobs.get_job(session, job_code)
         if job.mode != "cdc":
             raise UserError(f"job {job_code} is a {job.mode} job; run it with `sync run`")
-        secrets = service._secrets(job.table.source, context.keyring)
+        secrets = service.decrypted_secrets(job.table.source, context.keyring)
         _ = job.table.source.options  # loaded before the session closes
         session.expunge_all()
     return job, secrets
@@ -267,7 +267,7 @@ def land_snapshot(
             if first and engine.table_exists(target):  # an earlier, unfinished snapshot
                 engine.execute(f"DELETE FROM {TableName.parse(target).sql}")  # noqa: S608
             if batch:
-                rows = apply._to_arrow(engine, target, [row | alive for row in batch])
+                rows = apply.rows_as_ods_types(engine, target, [row | alive for row in batch])
                 if declared and not engine.table_exists(target):
                     rows = _with_types(rows, declared)
                 result.drifts += drift.reconcile(engine, target, rows.schema)

@@ -6,5 +6,6 @@
     dom_id: "#swagger-ui",
     deepLinking: true,
     persistAuthorization: false,
+    validatorUrl: null, // the default badge calls swagger.io: nothing leaves the platform
   });
 })();

@@ -208,6 +208,31 @@ def sync_run(
                   f"{run.inserted:,} inserted, {run.updated:,} updated, {run.deleted:,} deleted")
 
 
+@sync_app.command("release")
+def sync_release(
+    job: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """cdc jobs: drop the job's PostgreSQL slot and publication and forget its offset; the
+    next run starts over with a new initial snapshot."""
+    settings = get_settings()
+    with _session() as session:
+        streaming = jobs.get_job(session, job).mode == "cdc"
+    if not streaming:
+        raise UserError(f"job {job} does not stream; only cdc jobs hold anything to release")
+    if not yes:
+        typer.confirm(f"Release {job}? Its next run starts over with a full snapshot",
+                      abort=True)
+    registry = open_registry(settings.registry_url, create=False)
+    warehouse = DuckDBEngine(settings.warehouse_file)
+    try:
+        stream.release(jobs.RunContext.from_settings(settings, registry, warehouse), job)
+    finally:
+        warehouse.close()
+        registry.close()
+    console.print(f"[green]{job}[/]: released; the next run starts with a new snapshot")
+
+
 @sync_app.command("status")
 def sync_status() -> None:
     """Every job with its last run."""

@@ -11,6 +11,7 @@ the warehouse committed it. See docs/ingest.md.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -193,9 +194,11 @@ def run_stream(
     *,
     stop_after_idle: float | None,
     progress: StreamProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> SyncRun:
     """Run a cdc job: snapshot first if needed, then stream until `stop_after_idle` seconds
-    pass without a change (None: until interrupted). The run is recorded as it goes."""
+    pass without a change (None: until interrupted) or `stop` is set (another thread asking;
+    seen at the next heartbeat, between transactions). The run is recorded as it goes."""
     job, secrets = _load(context, job_code)
     capture = open_capture(job, secrets)
     with jobs.exclusive(context.lock_dir, job_code):
@@ -204,7 +207,7 @@ def run_stream(
                           table=job.table)
         lineage(RunState.START)
         try:
-            _stream(context, capture, job, tracker, stop_after_idle)
+            _stream(context, capture, job, tracker, stop_after_idle, stop)
         except (SourceError, WarehouseError) as exc:
             jobs.finish_run(context.registry, tracker.run_id, error=exc)
             lineage(RunState.FAIL)
@@ -218,7 +221,7 @@ def run_stream(
 
 def _stream(
     context: jobs.RunContext, capture: Capture, job: SyncJob, tracker: _Tracker,
-    idle: float | None,
+    idle: float | None, stop: threading.Event | None,
 ) -> None:
     engine = context.warehouse
     target, keys = job.table.target_table, list(job.table.primary_key)
@@ -238,7 +241,7 @@ def _stream(
         capture.acknowledge(at)  # only now is it safe for the source to forget
 
     apply.apply_changes(
-        engine, _watch(capture.events(position), tracker, idle), job=job.code,
+        engine, _watch(capture.events(position), tracker, idle, stop), job=job.code,
         targets={capture.table: target}, delete_mode=job.delete_mode,
         position_key=capture.position_key, committed=committed,
     )
@@ -296,8 +299,11 @@ def _with_types(rows: pa.Table, declared: Mapping[str, pa.DataType]) -> pa.Table
     return rows.cast(pa.schema(fields))
 
 
-def _watch(events: Events, tracker: _Tracker, idle: float | None) -> Events:
-    """Note each change's source commit time (for lag); end after `idle` quiet seconds."""
+def _watch(
+    events: Events, tracker: _Tracker, idle: float | None, stop: threading.Event | None
+) -> Events:
+    """Note each change's source commit time (for lag); end after `idle` quiet seconds, or at
+    the first heartbeat after `stop` is set."""
     last_change = time.monotonic()
     try:
         for event in events:
@@ -306,7 +312,8 @@ def _watch(events: Events, tracker: _Tracker, idle: float | None) -> Events:
                 last_change = time.monotonic()
             yield event
             quiet = idle is not None and time.monotonic() - last_change >= idle
-            if quiet and isinstance(event, Heartbeat):  # between transactions: safe to stop
+            asked = stop is not None and stop.is_set()
+            if (quiet or asked) and isinstance(event, Heartbeat):  # between transactions
                 return
     finally:
         close = getattr(events, "close", None)

@@ -8,6 +8,7 @@ import secrets
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -320,3 +321,82 @@ def wait_for_run(registry: Registry, code: str, ready: Callable[[SyncRun], bool]
                 return runs[0]
         assert time.monotonic() < deadline, "the run did not get there in 30 s"
         time.sleep(0.2)
+
+
+def slots_named(dept: Department, name: str) -> list[str]:
+    engine = create_engine(dept.url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text(
+                "SELECT slot_name FROM pg_replication_slots WHERE slot_name = :name"
+            ), {"name": name}).scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("department", ["postgres"], indirect=True)
+def test_cli_release_drops_the_slot_and_forgets_the_offset(
+    tmp_path: Path, department: Department
+) -> None:
+    home = tmp_path / "var"
+    assert run(home, "db", "upgrade").returncode == 0
+    registry = open_registry(f"sqlite:///{home / 'registry.sqlite'}")
+    try:
+        department.execute(insert(range(5)))
+        code = setup_job(registry, department, "soft")
+    finally:
+        registry.close()
+    done = run(home, "sync", "run", code, "--until-idle", "0.5")
+    assert done.returncode == 0, done.stderr
+    name = stream.capture_name(code)
+    assert slots_named(department, name) == [name]
+
+    refused = run(home, "sync", "release", code, stdin="n\n")
+    assert refused.returncode != 0
+    assert slots_named(department, name) == [name]  # nothing released without a yes
+
+    released = run(home, "sync", "release", code, "--yes")
+    assert released.returncode == 0, released.stderr
+    assert "released" in released.stdout
+    assert slots_named(department, name) == []
+    warehouse = DuckDBEngine(home / "warehouse.duckdb")
+    try:
+        assert read_offset(warehouse, code) is None
+    finally:
+        warehouse.close()
+
+    unknown = run(home, "sync", "release", "no.such_job", "--yes")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip().splitlines() == ["error: no sync job with code 'no.such_job'"]
+
+
+@pytest.mark.parametrize("department", ["postgres"], indirect=True)
+def test_stop_event_ends_a_stream_between_transactions(
+    tmp_path: Path, sqlite_registry: Registry, department: Department
+) -> None:
+    """Another thread sets `stop`: the stream ends at its next heartbeat, the run succeeded
+    with everything committed so far."""
+    department.execute(insert(range(20)))
+    code = setup_job(sqlite_registry, department, "hard")
+    warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    context = jobs.RunContext(sqlite_registry, warehouse, KEYRING, tmp_path / "locks")
+    stop = threading.Event()
+    runs: list[SyncRun] = []
+    worker = threading.Thread(target=lambda: runs.append(
+        stream.run_stream(context, code, stop_after_idle=None, stop=stop)))
+    try:
+        worker.start()
+        wait_for_run(sqlite_registry, code, lambda r: r.rows_read == 20)
+        department.execute(insert(range(20, 25)))
+        wait_for_run(sqlite_registry, code, lambda r: r.rows_read == 25)
+        stop.set()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+        assert [(r.status, r.rows_read) for r in runs] == [("succeeded", 25)]
+        target = target_of(sqlite_registry, code)
+        assert landed(warehouse, target, alive_only=False) == department.rows()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        stream.release(context, code)
+        warehouse.close()

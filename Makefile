@@ -49,6 +49,7 @@ services:
 run: install assets
 	$(BIN)/datapolis db upgrade
 	$(BIN)/datapolis demo build --if-absent
+	$(BIN)/datapolis demo land
 	$(BIN)/datapolis serve
 
 lint: install

@@ -20,13 +20,16 @@ from rich.text import Text
 from sqlalchemy import func, select
 
 from datapolis.config import Settings, get_settings
+from datapolis.demo import highway
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest
 from datapolis.errors import UserError
+from datapolis.ingest.jobs import RunContext
 from datapolis.orgs.models import Organisation
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
+from datapolis.warehouse import DuckDBEngine
 
 app = typer.Typer(
     help="The demo city: a synthetic Linyi (临沂市) whose departments run real databases.",
@@ -156,3 +159,94 @@ def info(
     console.print(table)
     truth = ", ".join(f"{k} {v:,}" for k, v in manifest.truth.items())
     console.print(f"Truth (Parquet under truth/): {truth}", soft_wrap=True)
+
+
+@app.command()
+def land(
+    out: Annotated[Path | None, typer.Option(
+        help="Demo directory [default: <DATAPOLIS_HOME>/demo].")] = None,
+    rerun: Annotated[bool, typer.Option(
+        help="Run every batch job again, also those that already succeeded.")] = False,
+    password: Annotated[list[str] | None, typer.Option(
+        help="Password of a database system, SYSTEM=PASSWORD (repeatable); the manifest keeps "
+        "database URLs without their passwords.")] = None,
+) -> None:
+    """Land every demo department through the data highway: register sources, choose all
+    tables, create jobs (snapshot, incremental, cdc) and run the batch jobs once."""
+    try:
+        settings = get_settings()
+        out_dir = out or settings.demo_dir
+        manifest = Manifest.load(out_dir)
+        passwords = _parse_urls(password or [])
+        registry = _migrated_registry(settings)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    warehouse = DuckDBEngine(settings.warehouse_file)
+    try:
+        context = RunContext.from_settings(settings, registry, warehouse)
+        with registry.session() as session:
+            plan = highway.ensure(session, manifest, out_dir, context.keyring, passwords)
+            todo = highway.jobs_to_run(session, plan, rerun)
+        outcomes = _run_with_progress(context, plan, todo)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; finished runs are kept, the others run next time", 130) \
+            from None
+    finally:
+        warehouse.close()
+        registry.close()
+    _report_land(plan, todo, outcomes)
+    if any(outcome.error for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+def _run_with_progress(context: RunContext, plan: highway.Plan,
+                       todo: list[str]) -> list[highway.Outcome]:
+    if not todo:
+        return []
+    columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        total = sum(plan.expected_rows.get(code, 0) for code in todo)
+        task = bar.add_task("landing", total=total or None)
+        before = 0
+        current = ("", 0)
+
+        def progress(code: str, rows: int) -> None:
+            nonlocal before, current
+            if code != current[0]:
+                before += current[1]
+            current = (code, rows)
+            done = before + rows
+            bar.update(task, description=code, completed=done, total=max(total, done))
+
+        return highway.run_batch(context, todo, progress)
+
+
+def _report_land(plan: highway.Plan, todo: list[str], outcomes: list[highway.Outcome]) -> None:
+    if plan.sources_added or plan.jobs_added:
+        console.print(f"Registered {len(plan.sources_added)} sources, "
+                      f"{len(plan.tables_added)} tables and {len(plan.jobs_added)} sync jobs.")
+    else:
+        console.print("Every demo system is already registered with its tables and jobs.")
+    rows = sum(o.run.rows_read for o in outcomes if o.run is not None)
+    seconds = sum((o.run.ended_at - o.run.started_at).total_seconds()
+                  for o in outcomes if o.run is not None and o.run.ended_at)
+    succeeded = [o for o in outcomes if o.error is None]
+    if todo:
+        rate = rows / seconds if seconds else 0.0
+        console.print(f"Landed {len(succeeded)} of {len(todo)} batch jobs: {rows:,} rows in "
+                      f"{seconds:.1f} s ({rate:,.0f} rows/s).")
+    else:
+        console.print("Every batch job has already landed once; `--rerun` runs them again.")
+    for outcome in outcomes:
+        if outcome.error:
+            errors.print(f"[red]failed:[/red] {outcome.job}: {outcome.error}", highlight=False,
+                         soft_wrap=True)
+    if plan.cdc_jobs:
+        console.print(f"{len(plan.cdc_jobs)} cdc jobs ({', '.join(plan.cdc_jobs)}) stream under "
+                      "`datapolis serve`, or once with `datapolis sync run JOB --until-idle 5`.",
+                      soft_wrap=True)
+    elif plan.cdc_note:
+        console.print(f"[yellow]cdc skipped:[/yellow] {plan.cdc_note}.", soft_wrap=True)

@@ -52,12 +52,14 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _parse_urls(values: list[str]) -> dict[str, str]:
+def _parse_urls(values: list[str], option: str = "--source-url", what: str = "URL",
+                redact: bool = False) -> dict[str, str]:
     urls: dict[str, str] = {}
     for value in values:
         system, sep, url = value.partition("=")
         if not sep or not system or not url:
-            raise UserError(f"--source-url wants SYSTEM=URL, got {value!r}")
+            shown = "" if redact else f", got {value!r}"
+            raise UserError(f"{option} wants SYSTEM={what}{shown}")
         urls[system.strip()] = url.strip()
     return urls
 
@@ -177,7 +179,10 @@ def land(
         settings = get_settings()
         out_dir = out or settings.demo_dir
         manifest = Manifest.load(out_dir)
-        passwords = _parse_urls(password or [])
+        passwords = _parse_urls(password or [], "--password", "PASSWORD", redact=True)
+        unknown = sorted(set(passwords) - {system.name for system in manifest.systems})
+        if unknown:
+            raise UserError(f"--password: the demo has no system {', '.join(unknown)}")
         registry = _migrated_registry(settings)
     except UserError as exc:
         raise _fail(str(exc)) from None
@@ -245,7 +250,8 @@ def _report_land(plan: highway.Plan, todo: list[str], outcomes: list[highway.Out
             errors.print(f"[red]failed:[/red] {outcome.job}: {outcome.error}", highlight=False,
                          soft_wrap=True)
     if plan.cdc_jobs:
-        console.print(f"{len(plan.cdc_jobs)} cdc jobs ({', '.join(plan.cdc_jobs)}) stream under "
+        count = f"{len(plan.cdc_jobs)} cdc job" + ("s" if len(plan.cdc_jobs) > 1 else "")
+        console.print(f"{count} ({', '.join(plan.cdc_jobs)}) stream under "
                       "`datapolis serve`, or once with `datapolis sync run JOB --until-idle 5`.",
                       soft_wrap=True)
     elif plan.cdc_note:

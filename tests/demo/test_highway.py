@@ -58,6 +58,8 @@ def test_land_everything_once(home: Path) -> None:
     assert "Traceback" not in result.output
 
     assert runner.invoke(app, ["build", "--people", PEOPLE]).exit_code == 0
+    result = runner.invoke(app, ["land", "--password", "nosuch=x"])
+    assert result.exit_code == 1 and "no system nosuch" in result.output
     result = runner.invoke(app, ["land"])
     assert result.exit_code == 0, result.output
     assert "cdc skipped" in result.output and "PostgreSQL or MariaDB" in result.output
@@ -126,7 +128,7 @@ def test_a_postgresql_system_streams_by_cdc(home: Path, pg_url: str) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["land"])
     assert result.exit_code == 0, result.output
-    assert "cdc skipped" not in result.output and "cdc jobs" in result.output
+    assert "cdc skipped" not in result.output and "4 cdc jobs" in result.output
     manifest = Manifest.load(get_settings().demo_dir)
     gaj = manifest.system("gaj_hjxt")
     assert gaj.storage == "postgresql"

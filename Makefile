@@ -46,9 +46,14 @@ browser:
 services:
 	scripts/db-services
 
+# The demo's household register goes into the local PostgreSQL (when it is there) so that it
+# streams by cdc; everything else is SQLite and files. DEMO_STREAM_SERVER= keeps it all local.
+DEMO_STREAM_SERVER ?= postgresql://postgres@127.0.0.1:5432
+
 run: install assets
+	@scripts/db-services || echo "PostgreSQL/MariaDB could not be started; the demo stays in SQLite"
 	$(BIN)/datapolis db upgrade
-	$(BIN)/datapolis demo build --if-absent
+	$(BIN)/datapolis demo build --if-absent $(if $(DEMO_STREAM_SERVER),--stream-server $(DEMO_STREAM_SERVER))
 	$(BIN)/datapolis demo land
 	$(BIN)/datapolis serve
 

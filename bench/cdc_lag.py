@@ -214,7 +214,7 @@ class Database:
 def capture_for(db: Database, job: str) -> stream.PostgresCapture | stream.MysqlCapture:
     if db.kind == "pg":
         return stream.PostgresCapture({**db.target, "connect_timeout": 10},
-                                      stream.capture_name(job), f"public.{TABLE}")
+                                      stream.capture_name(job, db.name), f"public.{TABLE}")
     connection = mysql.MySQLConnection(host=db.host, port=db.port, user=db.user,
                                        database=db.name, connect_timeout=10)
     return stream.MysqlCapture(connection, job, TABLE)

@@ -20,10 +20,11 @@ from rich.text import Text
 from sqlalchemy import func, select
 
 from datapolis.config import Settings, get_settings
-from datapolis.demo import highway
+from datapolis.demo import highway, servers
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest
+from datapolis.demo.systems import all_systems
 from datapolis.errors import UserError
 from datapolis.ingest.jobs import RunContext
 from datapolis.orgs.models import Organisation
@@ -79,6 +80,10 @@ def build(
     source_url: Annotated[list[str] | None, typer.Option(
         help="Put a system into a database instead of SQLite: SYSTEM=URL (repeatable), e.g. "
         "gaj_hjxt=postgresql://postgres@127.0.0.1/gaj")] = None,
+    stream_server: Annotated[str | None, typer.Option(
+        help=f"Put {servers.STREAMED_SYSTEM} into a database of the demo's own on this server "
+        "(e.g. postgresql://postgres@127.0.0.1:5432), so that it streams by cdc; when the "
+        "server cannot be reached it stays in SQLite.")] = None,
 ) -> None:
     """Build the department systems, the GBK files and the truth of the demo city."""
     try:
@@ -91,6 +96,12 @@ def build(
             _seed(registry)
             return
         urls = _parse_urls(source_url or [])
+        if stream_server and servers.STREAMED_SYSTEM not in urls:
+            prepared = servers.prepare(stream_server, out_dir,
+                                       all_systems()[servers.STREAMED_SYSTEM].tables)
+            console.print(prepared.note, soft_wrap=True, highlight=False)
+            if prepared.url:
+                urls[servers.STREAMED_SYSTEM] = prepared.url
         columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
                    TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:

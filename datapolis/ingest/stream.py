@@ -60,10 +60,13 @@ class StreamStatus:
 StreamProgress = Callable[[StreamStatus], None]
 
 
-def capture_name(job_code: str) -> str:
-    """The slot and publication (PostgreSQL) of a job: a valid identifier, stable per code."""
+def capture_name(job_code: str, database: str) -> str:
+    """The slot and publication (PostgreSQL) of a job: a valid identifier, stable per job and
+    source database. Slot names are unique per server, not per database: two installations
+    (a test and a production one, two checkouts) with the same job code reading different
+    databases of one server must not take each other's slot."""
     slug = re.sub(r"[^a-z0-9_]", "_", job_code.lower())[:40]
-    return f"datapolis_{slug}_{zlib.crc32(job_code.encode()):08x}"
+    return f"datapolis_{slug}_{zlib.crc32(f'{database}/{job_code}'.encode()):08x}"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ class MysqlCapture:
     """The binlog, read as a replica with a server id derived from the job code."""
 
     def __init__(self, connection: mysql.MySQLConnection, job_code: str, table: str) -> None:
-        self.connection, self.server_id = connection, mysql.server_id_for(job_code)
+        # Like slots, replica ids are per server: a second reader with the same id is cut off.
+        self.connection = connection
+        self.server_id = mysql.server_id_for(f"{connection.database}/{job_code}")
         self.table = table if "." in table else f"{connection.database}.{table}"
 
     def position_key(self, position: str) -> Any:
@@ -155,7 +160,8 @@ def open_capture(job: SyncJob, secrets: Mapping[str, str]) -> PostgresCapture | 
                   "connect_timeout": int(options.get("connect_timeout", 10))}
         if secrets.get("password"):
             params["password"] = secrets["password"]
-        return PostgresCapture(params, capture_name(job.code), job.table.name)
+        return PostgresCapture(params, capture_name(job.code, str(params["dbname"])),
+                               job.table.name)
     if source.kind == "mysql":
         connection = mysql.MySQLConnection(
             host=str(options.get("host", "127.0.0.1")), port=int(options.get("port", 3306)),

@@ -236,9 +236,11 @@ def test_cdc_only_for_database_logs(tmp_path: Path, sqlite_registry: Registry) -
 
 
 def test_capture_names_are_valid_identifiers() -> None:
-    name = stream.capture_name("371300_gaj_hjxt.czrk")
+    name = stream.capture_name("371300_gaj_hjxt.czrk", "gaj")
     assert name.startswith("datapolis_371300_gaj_hjxt_czrk_") and len(name) <= 63
-    assert name != stream.capture_name("371300_gaj_hjxt_czrk")
+    assert name == stream.capture_name("371300_gaj_hjxt.czrk", "gaj")
+    assert name != stream.capture_name("371300_gaj_hjxt_czrk", "gaj")
+    assert name != stream.capture_name("371300_gaj_hjxt.czrk", "gaj_staging")
 
 
 def last_run(registry: Registry, code: str) -> tuple[str, str | None]:
@@ -348,7 +350,7 @@ def test_cli_release_drops_the_slot_and_forgets_the_offset(
         registry.close()
     done = run(home, "sync", "run", code, "--until-idle", "0.5")
     assert done.returncode == 0, done.stderr
-    name = stream.capture_name(code)
+    name = stream.capture_name(code, department.options["database"])
     assert slots_named(department, name) == [name]
 
     refused = run(home, "sync", "release", code, stdin="n\n")

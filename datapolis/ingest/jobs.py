@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.config import Settings
 from datapolis.errors import Conflict, NotFound, UserError
-from datapolis.ingest import land, service
+from datapolis.ingest import land, service, throughput
 from datapolis.ingest.errors import SourceError
 from datapolis.ingest.lineage import Lineage
 from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
@@ -209,6 +209,7 @@ def finish_run(
         if status != "running":
             run.ended_at = utcnow()
         if result is not None:
+            landed = result.rows_read - run.rows_read  # since the run's last report
             run.status = status
             run.rows_read, run.inserted = result.rows_read, result.inserted
             run.updated, run.deleted = result.updated, result.deleted
@@ -217,6 +218,8 @@ def finish_run(
                 lag_seconds if lag_seconds is not None
                 else _lag_seconds(result.offset, run.ended_at or utcnow())
             )
+            throughput.record(session, job_id=run.job_id, at=utcnow(), rows=landed,
+                              lag_seconds=run.lag_seconds)
             session.add_all(
                 SchemaChange(job_id=run.job_id, run_id=run.id, column=d.column, change=d.change,
                              old_type=d.old_type, new_type=d.new_type,

@@ -106,3 +106,17 @@ class SchemaChange(Base):
     old_type: Mapped[str | None] = mapped_column(String(64))
     new_type: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime]
+
+
+class SyncMinute(Base):
+    """What a job landed in one minute (UTC, truncated): the rows per minute and lag charts of
+    the highway pages, for streams as much as for batch runs. Kept for `throughput.KEEP`."""
+
+    __tablename__ = "sync_minutes"
+    __table_args__ = (UniqueConstraint("job_id", "minute"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("sync_jobs.id"))
+    minute: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(default=0)
+    lag_max: Mapped[float | None]  # seconds, the worst lag reported in the minute

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from datapolis.errors import NotFound
-from datapolis.ingest import jobs, service
+from datapolis.ingest import jobs, service, throughput
 from datapolis.ingest.models import Source, SourceTableChoice, SyncJob
 from datapolis.orgs.api import readable_org_ids
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
-from datapolis.web.charts import bar_chart, line_chart
+from datapolis.registry.base import utcnow
+from datapolis.web.charts import bar_chart, line_chart, still
 from datapolis.web.i18n import N_, gettext
 from datapolis.web.nav import NavItem
-from datapolis.web.render import local_time, render
+from datapolis.web.render import fragment, local_time, render
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Data highway"), "/highway", Permission.READ_SOURCES, icon="highway")]
 SourceReader = Annotated[Principal, Depends(requires(Permission.READ_SOURCES))]
 HISTORY = 50  # runs shown on a job's page
+LIVE_MINUTES = 60  # the live charts' window
+REFRESH_SECONDS = 5  # how often an open page asks for the live part again
 MODE_LABELS = {"snapshot": N_("Full snapshot"), "incremental": N_("Incremental"),
                "cdc": N_("Change capture")}
 STATUS_LABELS = {"running": N_("Running"), "succeeded": N_("Succeeded"), "failed": N_("Failed")}
@@ -30,40 +34,72 @@ CHANGE_LABELS = {"added": N_("Column added"), "widened": N_("Type widened"),
                  "dropped": N_("Column dropped")}
 
 
-@router.get("/highway", response_class=HTMLResponse)
-def highway(request: Request, session: SessionDep, principal: SourceReader) -> HTMLResponse:
+def _visible_jobs(session: Session, principal: Principal) -> list[SyncJob]:
     visible = readable_org_ids(session, principal)
-    sources = service.list_sources(session, visible)
     query = select(SyncJob).join(SyncJob.table).join(SourceTableChoice.source)
     if visible is not None:
         query = query.where(Source.org_id.in_(visible))
-    all_jobs = list(session.scalars(query.order_by(SyncJob.code)))
-    landed = [(job.code, job.runs[0].rows_read) for job in all_jobs if job.runs]
-    return render(request, "ingest/highway.html", {
-        "sources": sources,
-        "jobs": all_jobs,
-        "mode_labels": MODE_LABELS,
-        "status_labels": STATUS_LABELS,
-        "rows_chart": bar_chart([c for c, _ in landed], [n for _, n in landed], horizontal=True)
-        if landed else None,
-    })
+    return list(session.scalars(query.order_by(SyncJob.code)))
+
+
+def _visible_job(session: Session, principal: Principal, code: str) -> SyncJob:
+    job = jobs.get_job(session, code)
+    visible = readable_org_ids(session, principal)
+    if visible is not None and job.table.source.org_id not in visible:
+        raise NotFound(f"no sync job with code {code!r}")  # do not reveal other departments'
+    return job
+
+
+def _minute_charts(request: Request, session: Session, job_ids: list[int]) -> dict[str, Any]:
+    """The last hour, minute by minute: rows landed and the worst lag (live charts)."""
+    series = throughput.last_minutes(session, job_ids=job_ids, now=utcnow(),
+                                     minutes=LIVE_MINUTES)
+    labels = [local_time(minute, "%H:%M") for minute in series.minutes]
+    return {
+        "minute_rows_chart": still(bar_chart(labels, series.rows)),
+        "minute_lag_chart": still(line_chart(labels, series.lag_max,
+                                             gettext(request, "Lag (seconds)")))
+        if any(lag is not None for lag in series.lag_max) else None,
+    }
+
+
+def _live_context(request: Request, session: Session, principal: Principal) -> dict[str, Any]:
+    all_jobs = _visible_jobs(session, principal)
+    return {"jobs": all_jobs, "mode_labels": MODE_LABELS, "status_labels": STATUS_LABELS,
+            "refresh_seconds": REFRESH_SECONDS,
+            **_minute_charts(request, session, [job.id for job in all_jobs])}
+
+
+@router.get("/highway", response_class=HTMLResponse)
+def highway(request: Request, session: SessionDep, principal: SourceReader) -> HTMLResponse:
+    sources = service.list_sources(session, readable_org_ids(session, principal))
+    return render(request, "ingest/highway.html",
+                  {"sources": sources, **_live_context(request, session, principal)})
+
+
+@router.get("/highway/live", response_class=HTMLResponse)
+def highway_live(request: Request, session: SessionDep, principal: SourceReader) -> HTMLResponse:
+    """The jobs table and minute charts alone: the page swaps them in every few seconds."""
+    return fragment(request, "ingest/_live.html", _live_context(request, session, principal))
+
+
+def _job_live_context(request: Request, session: Session, job: SyncJob) -> dict[str, Any]:
+    return {"job": job, "last": job.runs[0] if job.runs else None,
+            "status_labels": STATUS_LABELS, "refresh_seconds": REFRESH_SECONDS,
+            **_minute_charts(request, session, [job.id])}
 
 
 @router.get("/highway/jobs/{code}", response_class=HTMLResponse)
 def job_page(
     request: Request, code: str, session: SessionDep, principal: SourceReader
 ) -> HTMLResponse:
-    job = jobs.get_job(session, code)
-    visible = readable_org_ids(session, principal)
-    if visible is not None and job.table.source.org_id not in visible:
-        raise NotFound(f"no sync job with code {code!r}")  # do not reveal other departments'
+    job = _visible_job(session, principal, code)
     runs = list(reversed(job.runs[:HISTORY]))
     labels = [local_time(run.started_at, "%m-%d %H:%M") for run in runs]
     return render(request, "ingest/job.html", {
-        "job": job,
+        **_job_live_context(request, session, job),
         "runs": list(reversed(runs)),
         "mode_labels": MODE_LABELS,
-        "status_labels": STATUS_LABELS,
         "change_labels": CHANGE_LABELS,
         "changes": jobs.schema_changes(session, job),
         "rows_chart": bar_chart(labels, [run.rows_read for run in runs]) if runs else None,
@@ -71,3 +107,11 @@ def job_page(
                                 gettext(request, "Lag (seconds)"))
         if any(run.lag_seconds is not None for run in runs) else None,
     })
+
+
+@router.get("/highway/jobs/{code}/live", response_class=HTMLResponse)
+def job_live(
+    request: Request, code: str, session: SessionDep, principal: SourceReader
+) -> HTMLResponse:
+    job = _visible_job(session, principal, code)
+    return fragment(request, "ingest/_job_live.html", _job_live_context(request, session, job))

@@ -69,6 +69,11 @@ def pie_chart(items: list[tuple[str, int]]) -> dict[str, Any]:
     return {"baseOption": base, "media": [{"query": {"maxWidth": 480}, "option": narrow}]}
 
 
+def still(option: dict[str, Any]) -> dict[str, Any]:
+    """The option without animation: for charts redrawn every few seconds by a live page."""
+    return {**option, "animation": False}
+
+
 def chart(element_id: str, option: dict[str, Any], label: str = "") -> Markup:
     """The markup for one chart; `label` is its accessible name."""
     data_id = f"{element_id}-option"

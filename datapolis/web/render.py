@@ -31,3 +31,10 @@ def render(
     return templates(request).TemplateResponse(
         request, template, {**chrome, **(context or {})}, status_code=status_code
     )
+
+
+def fragment(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
+    """Render a part of a page (no chrome) for htmx to swap in; never cached."""
+    response = templates(request).TemplateResponse(request, template, context)
+    response.headers["Cache-Control"] = "no-store"
+    return response

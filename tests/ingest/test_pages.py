@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from datapolis.ingest import jobs, service
 from datapolis.orgs.service import get_organisation
 from tests.web.forms import HTML, login
+
+
+def chart_option(page: str, chart_id: str) -> dict[str, Any]:
+    found = re.search(rf'<script type="application/json" id="{chart_id}-option">(.*?)</script>',
+                      page, re.S)
+    assert found, f"no chart {chart_id}"
+    option: dict[str, Any] = json.loads(found.group(1))
+    return option
 
 
 def add_job(client: TestClient, tmp_path: Path, org_code: str, code: str) -> None:
@@ -54,3 +65,28 @@ def test_the_menu_shows_the_highway_to_who_may_open_it(client: TestClient) -> No
     assert 'href="/highway"' in client.get("/", headers=HTML).text
     login(client, "org_user")
     assert 'href="/highway"' not in client.get("/", headers=HTML).text
+
+
+def test_the_live_parts_refresh_and_keep_to_the_callers_departments(
+    client: TestClient, tmp_path: Path
+) -> None:
+    add_job(client, tmp_path, "371300_gaj", "city_src")
+    add_job(client, tmp_path, "371302_gaj", "county_src")
+    login(client, "org_admin")
+    page = client.get("/highway", headers=HTML).text
+    assert 'hx-get="/highway/live"' in page and 'hx-trigger="every 5s"' in page
+    assert 'id="minute-rows-chart"' in page and "近一小时每分钟入库行数" in page
+
+    live = client.get("/highway/live", headers=HTML)
+    assert live.status_code == 200 and live.headers["cache-control"] == "no-store"
+    assert "<html" not in live.text and 'id="highway-live"' in live.text
+    assert "city_src" in live.text and "county_src" not in live.text
+    # The caller's one run landed one row a moment ago: the hour's bars add up to it.
+    option = chart_option(live.text, "minute-rows-chart")
+    assert sum(option["series"][0]["data"]) == 1 and option["animation"] is False
+
+    job = client.get("/highway/jobs/city_src/live", headers=HTML)
+    assert job.status_code == 200 and "<html" not in job.text and "成功" in job.text
+    assert client.get("/highway/jobs/county_src/live", headers=HTML).status_code == 404
+    login(client, "org_user")
+    assert client.get("/highway/live", headers=HTML).status_code == 403

@@ -22,11 +22,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from datapolis.errors import UserError
-from datapolis.ingest import jobs, service, stream
+from datapolis.ingest import jobs, service, stream, throughput
 from datapolis.ingest.errors import TerminalSourceError, TransientSourceError
 from datapolis.ingest.land import read_offset
 from datapolis.ingest.lineage import Lineage
 from datapolis.ingest.models import SyncRun
+from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry, open_registry
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse import DuckDBEngine
@@ -190,6 +191,9 @@ def test_snapshot_then_stream(
         assert second.status == "succeeded"
         assert second.inserted >= 60 and second.updated >= 40 and second.deleted >= 21
         assert second.lag_seconds is not None and second.lag_seconds >= 0
+        with sqlite_registry.session() as session:  # the live charts count every landed row
+            minutes = throughput.last_minutes(session, job_ids=[second.job_id], now=utcnow())
+        assert sum(minutes.rows) == first.rows_read + second.rows_read
         source = department.rows()
         assert len(source) == 200 + 60 - 21
         assert landed(warehouse, target, alive_only=soft) == source

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datapolis.errors import NotFound
+from datapolis.errors import NotFound, UserError
 from datapolis.ingest import jobs, service, throughput
 from datapolis.ingest.models import Source, SourceTableChoice, SyncJob
-from datapolis.orgs.api import readable_org_ids
+from datapolis.orgs.api import manageable_org_ids, readable_org_ids
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.registry.base import utcnow
@@ -24,6 +25,7 @@ from datapolis.web.render import fragment, local_time, render
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem(N_("Data highway"), "/highway", Permission.READ_SOURCES, icon="highway")]
 SourceReader = Annotated[Principal, Depends(requires(Permission.READ_SOURCES))]
+SourceManager = Annotated[Principal, Depends(requires(Permission.MANAGE_SOURCES))]
 HISTORY = 50  # runs shown on a job's page
 LIVE_MINUTES = 60  # the live charts' window
 REFRESH_SECONDS = 5  # how often an open page asks for the live part again
@@ -83,10 +85,14 @@ def highway_live(request: Request, session: SessionDep, principal: SourceReader)
     return fragment(request, "ingest/_live.html", _live_context(request, session, principal))
 
 
-def _job_live_context(request: Request, session: Session, job: SyncJob) -> dict[str, Any]:
+def _job_live_context(request: Request, session: Session, job: SyncJob,
+                      principal: Principal, notice: str | None = None) -> dict[str, Any]:
+    manageable = manageable_org_ids(session, principal)
     return {"job": job, "last": job.runs[0] if job.runs else None,
             "status_labels": STATUS_LABELS, "refresh_seconds": REFRESH_SECONDS,
-            **_minute_charts(request, session, [job.id])}
+            "may_run": job.mode != "cdc" and principal.can(Permission.MANAGE_SOURCES)
+            and (manageable is None or job.table.source.org_id in manageable),
+            "notice": notice, **_minute_charts(request, session, [job.id])}
 
 
 @router.get("/highway/jobs/{code}", response_class=HTMLResponse)
@@ -97,7 +103,7 @@ def job_page(
     runs = list(reversed(job.runs[:HISTORY]))
     labels = [local_time(run.started_at, "%m-%d %H:%M") for run in runs]
     return render(request, "ingest/job.html", {
-        **_job_live_context(request, session, job),
+        **_job_live_context(request, session, job, principal),
         "runs": list(reversed(runs)),
         "mode_labels": MODE_LABELS,
         "change_labels": CHANGE_LABELS,
@@ -114,4 +120,37 @@ def job_live(
     request: Request, code: str, session: SessionDep, principal: SourceReader
 ) -> HTMLResponse:
     job = _visible_job(session, principal, code)
-    return fragment(request, "ingest/_job_live.html", _job_live_context(request, session, job))
+    return fragment(request, "ingest/_job_live.html",
+                    _job_live_context(request, session, job, principal))
+
+
+@router.post("/highway/jobs/{code}/run", response_class=HTMLResponse, response_model=None)
+def run_job_now(
+    request: Request, code: str, session: SessionDep, principal: SourceManager
+) -> HTMLResponse | RedirectResponse:
+    """Start a batch job now on the server's scheduler; the live part shows it running.
+
+    htmx swaps only 2xx answers, so a refusal reaches it as the live part with the reason;
+    a plain form post gets the real status."""
+    job = _visible_job(session, principal, code)
+    manageable = manageable_org_ids(session, principal)
+    try:
+        if manageable is not None and job.table.source.org_id not in manageable:
+            raise HTTPException(403, f"{job.table.source.org.name} is outside your organisation")
+        if job.mode == "cdc":
+            raise UserError(gettext(request, "A cdc job streams on its own while the server "
+                                             "runs; it is not started by hand."))
+        scheduler = request.app.state.scheduler
+        if scheduler is None:
+            raise UserError(gettext(request, "The scheduler is off on this server; run the job "
+                                             "with `datapolis sync run`."))
+        notice = gettext(request, "Started; the run appears here within seconds.") \
+            if scheduler.run_now(code) else gettext(request, "This job is already running.")
+    except (UserError, HTTPException) as exc:
+        if request.headers.get("HX-Request") != "true":
+            raise
+        notice = str(exc.detail if isinstance(exc, HTTPException) else exc)
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(f"/highway/jobs/{quote(code)}", status_code=303)
+    return fragment(request, "ingest/_job_live.html",
+                    _job_live_context(request, session, job, principal, notice))

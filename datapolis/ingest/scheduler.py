@@ -180,6 +180,17 @@ class Scheduler:
                     log.error("job %s has an unusable schedule: %s", code, exc)
         return found
 
+    def run_now(self, code: str) -> bool:
+        """Start a snapshot or incremental job at once, off schedule; False when it is already
+        running here. cdc jobs stream on their own and are not started this way."""
+        with self._lock:
+            if self._stop.is_set():
+                raise UserError("the server is stopping; try again once it is back")
+            if code in self._running:
+                return False
+            self._running[code] = self._pool.submit(self._run, code)
+        return True
+
     def _run(self, code: str) -> None:
         started = self.clock()
         outcome: Exception | None = None
@@ -191,8 +202,9 @@ class Scheduler:
         finally:
             with self._lock:
                 self._running.pop(code, None)
-                plan = self._plans[code]
-                self._reschedule(plan, started, outcome)
+                plan = self._plans.get(code)  # none for a job without a schedule run by hand
+                if plan is not None:
+                    self._reschedule(plan, started, outcome)
 
     def _reschedule(self, plan: _Plan, started: datetime, outcome: Exception | None) -> None:
         if isinstance(outcome, jobs.JobBusy):

@@ -17,6 +17,7 @@ class Permission(enum.StrEnum):
     READ_METRICS = "system.metrics"
     READ_AUDIT = "audit.read"
     READ_SOURCES = "sources.read"  # the data highway: sources, jobs, runs
+    MANAGE_SOURCES = "sources.manage"  # run a department's sync jobs by hand
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS}
@@ -26,7 +27,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ORG_ADMIN: frozenset(
         _EVERYONE
         | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
-        | {Permission.READ_SOURCES}
+        | {Permission.READ_SOURCES, Permission.MANAGE_SOURCES}
     ),
     Role.ORG_USER: frozenset(_EVERYONE),
     Role.AUDITOR: frozenset(

@@ -34,7 +34,10 @@ def render(
 
 
 def fragment(request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
-    """Render a part of a page (no chrome) for htmx to swap in; never cached."""
-    response = templates(request).TemplateResponse(request, template, context)
+    """Render a part of a page for htmx to swap in (its forms get the chrome's CSRF token);
+    never cached."""
+    chrome: dict[str, Any] = request.app.state.page_context(request)
+    response = templates(request).TemplateResponse(
+        request, template, {"csrf_token": chrome["csrf_token"], **context})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,8 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from datapolis.ingest import jobs, service
+from datapolis.ingest.scheduler import Scheduler
+from datapolis.orgs.deps import CSRF_HEADER
 from datapolis.orgs.service import get_organisation
-from tests.web.forms import HTML, login
+from tests.web.forms import HTML, login, session_csrf
 
 
 def chart_option(page: str, chart_id: str) -> dict[str, Any]:
@@ -21,6 +23,17 @@ def chart_option(page: str, chart_id: str) -> dict[str, Any]:
     assert found, f"no chart {chart_id}"
     option: dict[str, Any] = json.loads(found.group(1))
     return option
+
+
+def htmx(client: TestClient) -> dict[str, str]:
+    return {**HTML, "HX-Request": "true", CSRF_HEADER: session_csrf(client)}
+
+
+def run_context(client: TestClient, tmp_path: Path) -> jobs.RunContext:
+    state = client.app.state  # type: ignore[attr-defined]
+    return jobs.RunContext(registry=state.registry, warehouse=state.warehouse,
+                           keyring=service.secrets_keyring(state.settings),
+                           lock_dir=tmp_path / "locks")
 
 
 def add_job(client: TestClient, tmp_path: Path, org_code: str, code: str) -> None:
@@ -38,9 +51,7 @@ def add_job(client: TestClient, tmp_path: Path, org_code: str, code: str) -> Non
         (table,) = service.choose_tables(session, source=source, keyring=keyring, names=["t"])
         table.target_table = f"ods_{org_code}.{code}"
         jobs.create_job(session, table=table, mode="incremental", code=code, cursor_column="v")
-    context = jobs.RunContext(registry=registry, warehouse=client.app.state.warehouse,  # type: ignore[attr-defined]
-                              keyring=keyring, lock_dir=tmp_path / "locks")
-    jobs.run_job(context, code)
+    jobs.run_job(run_context(client, tmp_path), code)
 
 
 def test_highway_lists_what_the_caller_may_see(client: TestClient, tmp_path: Path) -> None:
@@ -90,3 +101,42 @@ def test_the_live_parts_refresh_and_keep_to_the_callers_departments(
     assert client.get("/highway/jobs/county_src/live", headers=HTML).status_code == 404
     login(client, "org_user")
     assert client.get("/highway/live", headers=HTML).status_code == 403
+
+
+def test_run_now_starts_a_batch_job_on_the_scheduler(
+    client: TestClient, tmp_path: Path
+) -> None:
+    add_job(client, tmp_path, "371300_gaj", "city_src")
+    add_job(client, tmp_path, "371302_gaj", "county_src")
+    login(client, "org_admin")
+    page = client.get("/highway/jobs/city_src", headers=HTML).text
+    assert 'hx-post="/highway/jobs/city_src/run"' in page and "立即运行" in page
+    app = client.app
+    scheduler = Scheduler(run_context(client, tmp_path))
+    app.state.scheduler = scheduler  # type: ignore[attr-defined]
+    try:
+        started = client.post("/highway/jobs/city_src/run", headers=htmx(client))
+        assert started.status_code == 200 and "已开始" in started.text
+        scheduler.wait_idle()
+    finally:
+        scheduler.stop()
+    with app.state.registry.session() as session:  # type: ignore[attr-defined]
+        runs = jobs.get_job(session, "city_src").runs
+        assert [run.status for run in runs] == ["succeeded", "succeeded"]
+    # Another county's job is neither shown nor started; without the permission, 403.
+    assert client.post("/highway/jobs/county_src/run", headers=htmx(client)).status_code == 404
+    login(client, "auditor")
+    assert 'hx-post="/highway/jobs/city_src/run"' not in client.get(
+        "/highway/jobs/city_src", headers=HTML).text
+    assert client.post("/highway/jobs/city_src/run", headers=htmx(client)).status_code == 403
+
+
+def test_run_now_says_why_it_cannot(client: TestClient, tmp_path: Path) -> None:
+    add_job(client, tmp_path, "371300_gaj", "city_src")
+    login(client, "platform_admin")
+    client.app.state.scheduler = None  # type: ignore[attr-defined]
+    refused = client.post("/highway/jobs/city_src/run", headers=htmx(client))
+    assert refused.status_code == 200 and "datapolis sync run" in refused.text
+    plain = client.post("/highway/jobs/city_src/run", headers=HTML,
+                        data={"csrf_token": session_csrf(client)})
+    assert plain.status_code == 400

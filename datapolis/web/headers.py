@@ -2,7 +2,7 @@
 
 The Content-Security-Policy allows scripts and styles from this site only: no inline script,
 no inline style, no eval. Page code lives in static/js; data reaches it through data-*
-attributes or a `<script type="application/json">` block. The /docs page (Swagger UI, served
+attributes (charts: `data-chart-option`). The /docs page (Swagger UI, served
 from our own static files) only relaxes styles, which Swagger UI sets inline.
 
 Strict-Transport-Security is sent only where the site is served over HTTPS (secure cookies,

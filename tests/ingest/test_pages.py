@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -14,15 +11,7 @@ from datapolis.ingest import jobs, service
 from datapolis.ingest.scheduler import Scheduler
 from datapolis.orgs.deps import CSRF_HEADER
 from datapolis.orgs.service import get_organisation
-from tests.web.forms import HTML, login, session_csrf
-
-
-def chart_option(page: str, chart_id: str) -> dict[str, Any]:
-    found = re.search(rf'<script type="application/json" id="{chart_id}-option">(.*?)</script>',
-                      page, re.S)
-    assert found, f"no chart {chart_id}"
-    option: dict[str, Any] = json.loads(found.group(1))
-    return option
+from tests.web.forms import HTML, chart_option, login, session_csrf
 
 
 def htmx(client: TestClient) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from typing import Any
 
 import httpx2 as httpx
 from conftest import PASSWORD
@@ -41,3 +44,11 @@ def session_csrf(client: TestClient) -> str:
     home = client.get("/", headers=HTML)
     assert home.status_code == 200, home.text
     return form_token(home.text)
+
+
+def chart_option(page: str, element_id: str) -> dict[str, Any]:
+    """The ECharts option of the chart `element_id` on a page (see datapolis/web/charts.py)."""
+    match = re.search(rf'id="{element_id}" data-chart-option="([^"]*)"', page)
+    assert match is not None, f"no chart {element_id}"
+    option: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    return option

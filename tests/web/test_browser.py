@@ -173,3 +173,26 @@ def test_small_screen_layout(live_app: str, browser: Browser, screenshots: Path)
     assert overflow <= 0
     page.screenshot(path=str(screenshots / "home-mobile.png"), full_page=True)
     assert problems == []
+
+
+def test_live_parts_redraw_their_charts_after_each_refresh(
+    live_app: str, browser: Browser, screenshots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    problems = _watch_console(page)
+    page.goto(f"{live_app}/login")
+    page.get_by_label("用户名").fill("platform_admin")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="平台概览")).to_be_visible()
+
+    page.goto(f"{live_app}/highway")
+    live = page.locator("#highway-live")
+    expect(live.locator("[data-chart-ready=true]")).to_have_count(1)
+    page.evaluate("document.getElementById('highway-live').dataset.old = 'yes'")
+    # The next refresh replaces the whole live part; its chart must be drawn again.
+    expect(page.locator("#highway-live[data-old]")).to_have_count(0, timeout=15_000)
+    expect(live.locator("[data-chart-ready=true]")).to_have_count(1)
+    expect(live.locator("#minute-rows-chart canvas")).to_have_count(1)
+    page.screenshot(path=str(screenshots / "highway.png"), full_page=True)
+    assert problems == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pyarrow as pa
@@ -10,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from datapolis.orgs import service
 from datapolis.orgs.models import OrgKind
-from web.forms import HTML, login
+from web.forms import HTML, chart_option, login
 
 
 def _stats(html: str) -> dict[str, str]:
@@ -18,15 +17,6 @@ def _stats(html: str) -> dict[str, str]:
         r'<span class="stat-value">([^<]+)</span>\s*<span class="stat-label">([^<]+)</span>', html
     )
     return {label: value for value, label in pairs}
-
-
-def _chart_option(html: str, element_id: str) -> dict[str, object]:
-    match = re.search(
-        rf'<script type="application/json" id="{element_id}-option">(.*?)</script>', html, re.S
-    )
-    assert match is not None, f"no chart {element_id}"
-    option: dict[str, object] = json.loads(match.group(1))
-    return option
 
 
 def test_home_shows_the_key_numbers(client: TestClient) -> None:
@@ -55,10 +45,10 @@ def test_home_shows_the_key_numbers(client: TestClient) -> None:
         "数据仓库表": "1",
     }
     assert "贴源层" in page.text and "ods_*" in page.text
-    departments = _chart_option(page.text, "departments-chart")
+    departments = chart_option(page.text, "departments-chart")
     assert departments["yAxis"]["data"] == ["临沂市", "兰山区"]  # type: ignore[index]
     assert departments["series"][0]["data"] == [2, 1]  # type: ignore[index]
-    users = _chart_option(page.text, "users-chart")
+    users = chart_option(page.text, "users-chart")
     series = users["baseOption"]["series"][0]  # type: ignore[index]
     names = [item["name"] for item in series["data"]]
     assert names == ["平台管理员", "单位管理员", "单位用户", "审计员"]

@@ -1,5 +1,5 @@
-// Draws every <div data-chart="ID"> from the ECharts option in <script type="application/json"
-// id="ID">. Runs on page load and on content htmx swaps in; the CSP allows no inline script.
+// Draws every <div data-chart-option="{...}"> from the ECharts option in that attribute. Runs on
+// page load and on content htmx swaps in; the CSP allows no inline script.
 (function () {
   "use strict";
 
@@ -7,12 +7,8 @@
     if (typeof echarts === "undefined" || !root.querySelectorAll) {
       return;
     }
-    root.querySelectorAll("[data-chart]").forEach(function (element) {
+    root.querySelectorAll("[data-chart-option]").forEach(function (element) {
       if (echarts.getInstanceByDom(element)) {
-        return;
-      }
-      var source = document.getElementById(element.dataset.chart);
-      if (!source) {
         return;
       }
       var chart = echarts.init(element, null, { renderer: "canvas" });
@@ -20,12 +16,12 @@
       chart.on("finished", function () {
         element.dataset.chartReady = "true";
       });
-      chart.setOption(JSON.parse(source.textContent));
+      chart.setOption(JSON.parse(element.dataset.chartOption));
     });
   }
 
   function resizeAll() {
-    document.querySelectorAll("[data-chart]").forEach(function (element) {
+    document.querySelectorAll("[data-chart-option]").forEach(function (element) {
       var chart = echarts.getInstanceByDom(element);
       if (chart) {
         chart.resize();
@@ -36,8 +32,19 @@
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    draw(event.target);
+  // After an outerHTML swap the event's target is the element that left the page, so look
+  // for new charts everywhere (drawn ones are skipped), and free the charts that left.
+  document.addEventListener("htmx:afterSettle", function () {
+    draw(document);
+  });
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    if (typeof echarts === "undefined") {
+      return;
+    }
+    var chart = echarts.getInstanceByDom(event.target);
+    if (chart) {
+      chart.dispose();
+    }
   });
   window.addEventListener("resize", resizeAll);
 })();

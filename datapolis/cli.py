@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datapolis import __version__
+from datapolis.catalog import cli as catalog_cli
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.demo import cli as demo_cli
 from datapolis.errors import ConfigError, UserError
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(ingest_cli.app, name="source")
 app.add_typer(ingest_cli.sync_app, name="sync")

@@ -18,9 +18,13 @@ class Permission(enum.StrEnum):
     READ_AUDIT = "audit.read"
     READ_SOURCES = "sources.read"  # the data highway: sources, jobs, runs
     MANAGE_SOURCES = "sources.manage"  # run a department's sync jobs by hand
+    READ_CATALOG = "catalog.read"  # published entries, own organisation's drafts, standards
+    EDIT_CATALOG = "catalog.edit"  # create and edit own organisation's drafts, map items
+    SUBMIT_CATALOG = "catalog.submit"  # send own organisation's drafts for review
+    REVIEW_CATALOG = "catalog.review"  # the bureau: approve, reject, publish, retire; all entries
 
 
-_EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS}
+_EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS, Permission.READ_CATALOG}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLATFORM_ADMIN: frozenset(Permission) - {Permission.READ_AUDIT},
@@ -28,8 +32,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE
         | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
         | {Permission.READ_SOURCES, Permission.MANAGE_SOURCES}
+        | {Permission.EDIT_CATALOG, Permission.SUBMIT_CATALOG}
     ),
-    Role.ORG_USER: frozenset(_EVERYONE),
+    Role.ORG_USER: frozenset(_EVERYONE | {Permission.EDIT_CATALOG}),
     Role.AUDITOR: frozenset(
         _EVERYONE
         | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
+from datapolis.catalog import api as catalog_api
+from datapolis.catalog import pages as catalog_pages
 from datapolis.config import Settings, get_settings
 from datapolis.ingest import jobs
 from datapolis.ingest import pages as ingest_pages
@@ -34,8 +36,9 @@ PACKAGE = Path(__file__).resolve().parent.parent
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
-ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router]
-NAV: list[NavItem] = [*pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV]
+ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
+           catalog_api.router, catalog_pages.router]
+NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV]
 
 
 def template_dirs() -> list[Path]:

@@ -1,0 +1,69 @@
+"""Value patterns: what a column's values look like (resident IDs, credit codes, phones...).
+
+A data element names the pattern its values follow (`DataElement.value_pattern`); mapping
+suggestions test sample values against it. Patterns are a registry of small plugins and the
+built-ins register themselves the same way an outside one would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from stdnum.cn import ric, uscc
+
+from datapolis.web.i18n import N_
+
+
+@dataclass(frozen=True)
+class ValuePattern:
+    name: str
+    label: str  # English msgid
+    matches: Callable[[str], bool]
+    strength: float  # how much a full match says about the element (0..1)
+
+
+PATTERNS: dict[str, ValuePattern] = {}
+
+
+def register(pattern: ValuePattern) -> ValuePattern:
+    PATTERNS[pattern.name] = pattern
+    return pattern
+
+
+def share_matching(pattern: ValuePattern, values: Iterable[str]) -> float:
+    """The fraction of the non-blank `values` that follow `pattern` (0 when there are none)."""
+    present = [value.strip() for value in values if value and value.strip()]
+    if not present:
+        return 0.0
+    return sum(1 for value in present if pattern.matches(value)) / len(present)
+
+
+_MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[ T].*)?$")
+
+
+def _is_date(value: str) -> bool:
+    found = _DATE.match(value)
+    if found is None:
+        return False
+    try:
+        date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return False
+    return True
+
+
+register(ValuePattern("resident_id", N_("resident ID numbers (GB 11643)"),
+                      lambda value: bool(ric.is_valid(value)), 0.9))
+register(ValuePattern("credit_code", N_("unified social credit codes (GB 32100)"),
+                      lambda value: bool(uscc.is_valid(value)), 0.9))
+register(ValuePattern("mobile", N_("mobile phone numbers"),
+                      lambda value: _MOBILE.match(value) is not None, 0.8))
+register(ValuePattern("email", N_("e-mail addresses"),
+                      lambda value: _EMAIL.match(value) is not None, 0.8))
+# Many elements are dates; a date says little about which one.
+register(ValuePattern("date", N_("dates"), _is_date, 0.35))

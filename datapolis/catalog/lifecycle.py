@@ -56,7 +56,7 @@ EDITABLE = frozenset({S.DRAFT, S.REJECTED})
 
 # What the version history calls each change.
 ACTION_LABELS: dict[str, str] = {
-    "created": N_("Created"),
+    "created": N_("Entry created"),
     "edited": N_("Edited"),
     "mapped": N_("Item mapped to a data element"),
     "submitted": N_("Submitted for review"),

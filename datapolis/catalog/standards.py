@@ -150,10 +150,11 @@ def seed_standards(session: Session) -> SeedReport:
 
 def list_code_tables(session: Session) -> list[tuple[CodeTable, int]]:
     """Every code table with its number of values."""
-    counts = dict(
-        session.execute(select(CodeValue.table_id, func.count()).group_by(CodeValue.table_id))
-        .tuples().all()
-    )
+    counts: dict[int, int] = {
+        table_id: count for table_id, count in session.execute(
+            select(CodeValue.table_id, func.count()).group_by(CodeValue.table_id)
+        )
+    }
     tables = session.scalars(select(CodeTable).order_by(CodeTable.code))
     return [(table, counts.get(table.id, 0)) for table in tables]
 

@@ -49,8 +49,8 @@ def test_resident_ids_in_the_values_suggest_the_id_element(seeded: Seeded) -> No
     assert (best, kinds) == ("公民身份号码", ["pattern"])
     assert score == pytest.approx(0.9)
     with seeded.registry.session() as session:  # wrong check digits are not IDs
-        assert not mapping.suggest_elements(session, name="col_a",
-                                            samples=[i[:-1] + ("0" if i[-1] != "0" else "1") for i in VALID_IDS])
+        wrong = [i[:-1] + ("0" if i[-1] != "0" else "1") for i in VALID_IDS]
+        assert not mapping.suggest_elements(session, name="col_a", samples=wrong)
 
 
 def test_code_table_values_suggest_the_element_using_the_table(seeded: Seeded) -> None:

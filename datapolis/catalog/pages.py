@@ -48,7 +48,7 @@ from datapolis.web.render import render
 router = APIRouter(include_in_schema=False)
 NAV = [
     NavItem(N_("Catalog"), "/catalog", Permission.READ_CATALOG, icon="catalog"),
-    NavItem(N_("Review queue"), "/catalog-review", Permission.REVIEW_CATALOG, icon="review"),
+    NavItem(N_("Review queue"), "/review/catalog", Permission.REVIEW_CATALOG, icon="review"),
     NavItem(N_("Data standards"), "/standards", Permission.READ_CATALOG, icon="standards"),
 ]
 Reader = Annotated[Principal, Depends(requires(Permission.READ_CATALOG))]
@@ -63,6 +63,23 @@ REASON_LABELS = {
     "pattern": N_("values follow the pattern"), "code_table": N_("values in the code table"),
 }
 
+# What the diff calls each snapshot field (versions.snapshot).
+FIELD_LABELS = {
+    "resource_code": N_("Resource code"), "category": N_("Class"), "subject": N_("Subject"),
+    "heading": N_("Heading"), "subheading": N_("Subheading"), "name": N_("Name"),
+    "provider": N_("Provider"), "catalog_type": N_("Catalog type"), "summary": N_("Summary"),
+    "format_class": N_("Format"), "format_detail": N_("Format detail"),
+    "share_type": N_("Share type"), "share_conditions": N_("Share conditions"),
+    "share_methods": N_("Share methods"), "open_to_public": N_("Open to the public"),
+    "open_conditions": N_("Open conditions"), "update_cycle": N_("Update cycle"),
+    "publish_date": N_("Publish date"), "related_codes": N_("Related resources"),
+    "classified": N_("Classified"), "tags": N_("Tags"), "record_count": N_("Records"),
+    "storage_bytes": N_("Storage (bytes)"), "warehouse_table": N_("Warehouse table"),
+    "status": N_("Status"), "item_order": N_("Order of items"), "column_name": N_("Column"),
+    "data_type": N_("Data type"), "length": N_("Length"), "description": N_("Description"),
+    "security_grade": N_("Security grade"), "element": N_("Data element"),
+}
+
 
 def _vocab() -> dict[str, Any]:
     return {
@@ -70,7 +87,7 @@ def _vocab() -> dict[str, Any]:
         "share_types": list(ShareType), "share_methods": list(ShareMethod),
         "update_cycles": list(UpdateCycle), "format_classes": list(FormatClass),
         "data_types": list(DataType), "action_labels": ACTION_LABELS,
-        "transitions": TRANSITIONS, "reason_labels": REASON_LABELS,
+        "transitions": TRANSITIONS, "reason_labels": REASON_LABELS, "field_labels": FIELD_LABELS,
     }
 
 
@@ -222,12 +239,13 @@ async def entry_action(
         return _detail_page(request, session, principal, service.get_entry(session, code),
                             error=str(exc), status_code=exc.status_code)
     back = form.get("next")
-    target = back if isinstance(back, str) and back.startswith("/catalog") else (
+    allowed = isinstance(back, str) and back.startswith(("/catalog/", "/review/catalog"))
+    target = back if allowed and isinstance(back, str) else (
         f"/catalog/entries/{entry.resource_code}")
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/catalog-review", response_class=HTMLResponse)
+@router.get("/review/catalog", response_class=HTMLResponse)
 def review_page(request: Request, session: SessionDep, principal: Reviewer) -> HTMLResponse:
     submitted = service.list_entries(session, provider_ids=None, status=EntryStatus.SUBMITTED)
     approved = service.list_entries(session, provider_ids=None, status=EntryStatus.APPROVED)

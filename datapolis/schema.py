@@ -4,10 +4,11 @@ Alembic's env and the test fixtures import this; slices never do.
 """
 
 from datapolis.catalog import models as catalog_models
+from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.registry.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["catalog_models", "ingest_models", "metadata", "orgs_models"]
+__all__ = ["catalog_models", "catalog_search_models", "ingest_models", "metadata", "orgs_models"]

@@ -42,12 +42,14 @@ from datapolis.catalog.schemas import (
     VersionPublic,
     VersionWithSnapshot,
 )
+from datapolis.catalog.search import api as search_api
 from datapolis.catalog.versions import Diff, diff_versions, get_version, list_versions
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
+router.include_router(search_api.router)  # GET /api/catalog/search
 
 Reader = Annotated[Principal, Depends(requires(Permission.READ_CATALOG))]
 Editor = Annotated[Principal, Depends(requires(Permission.EDIT_CATALOG))]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datapolis.catalog.standards import seed_standards
 from datapolis.orgs.models import Organisation, OrgKind, Role
 from datapolis.orgs.service import create_organisation, create_user
 
@@ -204,7 +205,9 @@ def demo_logins(city: City = CITY) -> list[DemoLogin]:
 
 
 def seed_registry(session: Session, city: City = CITY) -> list[DemoLogin]:
-    """Create the city's organisations and demo users; a second call creates nothing."""
+    """Create the city's organisations and demo users, and the national code tables and data
+    elements the catalog ships; a second call creates nothing."""
+    seed_standards(session)
     exists = session.scalar(select(Organisation.id).where(Organisation.code == city.code))
     if exists is not None:
         return demo_logins(city)

@@ -5,6 +5,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
+from datapolis.catalog.models import CodeTable, CodeValue
 from datapolis.demo import CITY, seed_registry
 from datapolis.demo.city import DEMO_PASSWORDS, birth_division
 from datapolis.orgs.models import Organisation, OrgKind, Role, User
@@ -83,4 +84,18 @@ def test_seed_registry_creates_the_tree_and_logins_once(tmp_path: Path) -> None:
         assert seed_registry(session) == logins
         assert session.scalar(select(func.count()).select_from(Organisation)) == orgs_before
         assert session.scalar(select(func.count()).select_from(User)) == users_before
+    registry.close()
+
+
+def test_the_demo_registry_has_the_national_code_tables(tmp_path: Path) -> None:
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    migrate.upgrade(registry)
+    with registry.session() as session:
+        seed_registry(session)
+    with registry.session() as session:
+        seed_registry(session)  # idempotent
+    with registry.session() as session:
+        linyi = session.scalars(select(CodeValue).join(CodeTable).where(
+            CodeTable.code == "division", CodeValue.code == "371300")).all()
+        assert [value.name for value in linyi] == ["临沂市"]
     registry.close()

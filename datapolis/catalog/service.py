@@ -14,6 +14,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+# Imported for its effect: every session that changes entries keeps their search tokens
+# current, in the CLI and workers as much as in the web app.
+import datapolis.catalog.search  # noqa: F401
 from datapolis.catalog.enums import CLASS_OF, CatalogType, EntryStatus, ShareType
 from datapolis.catalog.lifecycle import EDITABLE, PAST_TENSE, TRANSITIONS, Action
 from datapolis.catalog.models import CatalogEntry, DataElement, InfoItem

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from datapolis.catalog import mapping, service, standards
+from datapolis.catalog import mapping, preview, service, standards
 from datapolis.catalog.access import actor_of, check_changes, check_provider, own_provider_ids
 from datapolis.catalog.api import visible_entry
 from datapolis.catalog.enums import (
@@ -41,6 +41,7 @@ from datapolis.errors import UserError
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.warehouse.deps import get_warehouse
 from datapolis.web.i18n import N_
 from datapolis.web.nav import NavItem
 from datapolis.web.render import render
@@ -79,6 +80,9 @@ FIELD_LABELS = {
     "data_type": N_("Data type"), "length": N_("Length"), "description": N_("Description"),
     "security_grade": N_("Security grade"), "element": N_("Data element"),
 }
+
+
+TREATMENT_LABELS = {"masked": N_("masked"), "hidden": N_("not shown")}
 
 
 def _vocab() -> dict[str, Any]:
@@ -282,6 +286,10 @@ def _detail_page(
         "actions": [a for a in allowed_actions(entry.status)
                     if own and principal.can(TRANSITIONS[a].permission)],
         "can_edit": editable and own, "suggestions": suggestions, "error": error,
+        "lineage": preview.lineage(session, entry),
+        "sample": preview.sample(get_warehouse(request), entry),
+        "may_see_highway": principal.can(Permission.READ_SOURCES),
+        "treatment_labels": TREATMENT_LABELS,
     }, status_code=status_code)
 
 

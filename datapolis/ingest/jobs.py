@@ -87,6 +87,13 @@ def list_jobs(session: Session) -> list[SyncJob]:
     return list(session.scalars(select(SyncJob).order_by(SyncJob.code)))
 
 
+def jobs_landing_in(session: Session, target_table: str) -> list[SyncJob]:
+    """The jobs that land rows in a warehouse table (its lineage from source systems)."""
+    query = (select(SyncJob).join(SyncJob.table)
+             .where(SourceTableChoice.target_table == target_table).order_by(SyncJob.code))
+    return list(session.scalars(query))
+
+
 def schema_changes(session: Session, job: SyncJob) -> list[SchemaChange]:
     query = select(SchemaChange).where(SchemaChange.job_id == job.id)
     return list(session.scalars(query.order_by(SchemaChange.id)))

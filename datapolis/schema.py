@@ -4,6 +4,7 @@ Alembic's env and the test fixtures import this; slices never do.
 """
 
 from datapolis.catalog import models as catalog_models
+from datapolis.catalog import profiles as catalog_profiles
 from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
@@ -11,4 +12,11 @@ from datapolis.registry.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["catalog_models", "catalog_search_models", "ingest_models", "metadata", "orgs_models"]
+__all__ = [
+    "catalog_models",
+    "catalog_profiles",
+    "catalog_search_models",
+    "ingest_models",
+    "metadata",
+    "orgs_models",
+]

@@ -23,6 +23,9 @@ class ValuePattern:
     label: str  # English msgid
     matches: Callable[[str], bool]
     strength: float  # how much a full match says about the element (0..1)
+    # The shape in RE2 syntax (no checksum), counted over whole columns in the warehouse's SQL
+    # by catalog/profiling.py; None: the pattern is not profiled.
+    shape: str | None = None
 
 
 PATTERNS: dict[str, ValuePattern] = {}
@@ -43,6 +46,7 @@ def share_matching(pattern: ValuePattern, values: Iterable[str]) -> float:
 
 _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff·・]+")
 _DATE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[ T].*)?$")
 
 
@@ -79,12 +83,21 @@ def _is_date(value: str) -> bool:
 
 
 register(ValuePattern("resident_id", N_("resident ID numbers (GB 11643)"),
-                      _is_resident_id, 0.9))
+                      _is_resident_id, 0.9, shape=r"\d{17}[\dXx]"))
 register(ValuePattern("credit_code", N_("unified social credit codes (GB 32100)"),
-                      lambda value: bool(uscc.is_valid(value)), 0.9))
+                      lambda value: bool(uscc.is_valid(value)), 0.9,
+                      shape=r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"))
 register(ValuePattern("mobile", N_("mobile phone numbers"),
-                      lambda value: _MOBILE.match(value) is not None, 0.8))
+                      lambda value: _MOBILE.match(value) is not None, 0.8,
+                      shape=r"(?:\+?86[- ]?)?1[3-9]\d{9}"))
 register(ValuePattern("email", N_("e-mail addresses"),
-                      lambda value: _EMAIL.match(value) is not None, 0.8))
+                      lambda value: _EMAIL.match(value) is not None, 0.8,
+                      shape=r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"))
 # Many elements are dates; a date says little about which one.
-register(ValuePattern("date", N_("dates"), _is_date, 0.35))
+register(ValuePattern("date", N_("dates"), _is_date, 0.35,
+                      shape=r"\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?(?:[ T].*)?"))
+# Shapes that say what a column holds without pointing at one element.
+register(ValuePattern("digits", N_("digits only"), str.isdigit, 0.0, shape=r"\d+"))
+register(ValuePattern("chinese_text", N_("Chinese text"),
+                      lambda value: _HAN.fullmatch(value) is not None, 0.0,
+                      shape=r"[\p{Han}·・]+"))

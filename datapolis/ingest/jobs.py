@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.config import Settings
 from datapolis.errors import Conflict, NotFound, UserError
-from datapolis.ingest import land, service, throughput
+from datapolis.ingest import hooks, land, service, throughput
 from datapolis.ingest.errors import SourceError
 from datapolis.ingest.lineage import Lineage
 from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
@@ -154,6 +154,8 @@ def run_job(
             raise
         run = finish_run(context.registry, run_id, result=result)
         context.lineage.emit(RunState.COMPLETE, job_code=job_code, run_number=run_id, table=table)
+        hooks.landed(hooks.Landed(context.registry, context.warehouse, context.keyring, job_code,
+                                  table.target_table, job.mode, run.rows_read, final=True))
         return run
 
 

@@ -158,3 +158,18 @@ def choose_tables(
         chosen[name] = choice
     session.flush()
     return [chosen[name] for name in names]
+
+
+def table_landing_in(session: Session, target_table: str) -> SourceTableChoice | None:
+    """The source table a highway job lands in `target_table` (ods_<org>.<table>), if any."""
+    return session.scalar(
+        select(SourceTableChoice).where(SourceTableChoice.target_table == target_table)
+    )
+
+
+def source_columns(
+    choice: SourceTableChoice, keyring: Keyring
+) -> list[base.SourceColumn]:
+    """The source's columns of a chosen table, with their declared types and comments."""
+    with connect(choice.source, keyring) as plugin:
+        return plugin.columns(choice.name)

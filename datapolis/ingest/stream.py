@@ -25,7 +25,7 @@ import pyarrow as pa
 from openlineage.client.event_v2 import RunState
 
 from datapolis.errors import UserError
-from datapolis.ingest import apply, drift, jobs, service
+from datapolis.ingest import apply, drift, hooks, jobs, service
 from datapolis.ingest.cdc import mysql, postgres
 from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.cdc.pgconnect import ConnectionParams
@@ -45,6 +45,7 @@ from datapolis.warehouse.engine import Engine, TableName, WarehouseError
 SNAPSHOT_BATCH_ROWS = 10_000
 HEARTBEAT_SECONDS = 1.0  # how often an idle stream moves its offset and reports lag
 SAVE_EVERY_SECONDS = 1.0  # how often a streaming run's counters reach the registry
+LANDED_EVERY_SECONDS = 60.0  # how often a stream runs the after-landing hooks, at most
 
 Events = Iterator[Change | Heartbeat]
 
@@ -209,6 +210,7 @@ def run_stream(
     capture = open_capture(job, secrets)
     with jobs.exclusive(context.lock_dir, job_code):
         tracker = _Tracker(context.registry, jobs.start_run(context.registry, job_code), progress)
+        tracker.on_landed = partial(_landed, context, job)
         lineage = partial(context.lineage.emit, job_code=job_code, run_number=tracker.run_id,
                           table=job.table)
         lineage(RunState.START)
@@ -222,7 +224,14 @@ def run_stream(
             pass  # an operator stopping the worker: everything committed is recorded
         run = tracker.save("succeeded")
         lineage(RunState.COMPLETE)
+        if tracker.unreported:
+            tracker.report_landed(final=True)
         return run
+
+
+def _landed(context: jobs.RunContext, job: SyncJob, rows: int, final: bool) -> None:
+    hooks.landed(hooks.Landed(context.registry, context.warehouse, context.keyring, job.code,
+                              job.table.target_table, job.mode, rows, final))
 
 
 def _stream(
@@ -337,6 +346,9 @@ class _Tracker:
         self.lag: float | None = None
         self._saved_drifts = 0
         self._saved_at = 0.0
+        self.on_landed: Callable[[int, bool], None] | None = None
+        self.unreported = False  # rows landed since the hooks last ran
+        self._reported_at = 0.0
 
     def committed(self, position: str, batch: LandResult) -> None:
         total = self.total
@@ -352,6 +364,14 @@ class _Tracker:
             self.progress(StreamStatus(total.rows_read, self.lag))
         if time.monotonic() - self._saved_at >= SAVE_EVERY_SECONDS:
             self.save("running")
+        self.unreported = self.unreported or batch.rows_read > 0
+        if self.unreported and time.monotonic() - self._reported_at >= LANDED_EVERY_SECONDS:
+            self.report_landed(final=False)
+
+    def report_landed(self, *, final: bool) -> None:
+        self.unreported, self._reported_at = False, time.monotonic()
+        if self.on_landed is not None:
+            self.on_landed(self.total.rows_read, final)
 
     def snapshot_progress(self, rows: int) -> None:
         if self.progress is not None:

@@ -20,6 +20,7 @@ import datapolis.catalog.search  # noqa: F401
 from datapolis.catalog.enums import CLASS_OF, CatalogType, EntryStatus, ShareType
 from datapolis.catalog.lifecycle import EDITABLE, PAST_TENSE, TRANSITIONS, Action
 from datapolis.catalog.models import CatalogEntry, DataElement, InfoItem
+from datapolis.catalog.rules.checks import check_publishable
 from datapolis.catalog.schemas import EntryCreate, EntryUpdate, ItemInput
 from datapolis.catalog.versions import Actor, record_version
 from datapolis.errors import Conflict, NotFound, UserError
@@ -276,7 +277,8 @@ def list_entries(
 
 
 def submission_problems(entry: CatalogEntry) -> list[str]:
-    """What keeps a draft from review (the normalisation rules will add many more)."""
+    """What keeps a draft from review; publishing also needs every blocking normalisation
+    rule to pass (catalog/rules)."""
     problems = []
     if not entry.summary:
         problems.append("a summary is required")
@@ -313,6 +315,8 @@ def transition(
         raise UserError(f"{action.value} needs a comment saying why")
     if action is Action.SUBMIT and (problems := submission_problems(entry)):
         raise UserError(f"entry {entry.resource_code} is not ready: " + "; ".join(problems))
+    if action is Action.PUBLISH:
+        check_publishable(session, entry)  # 409 naming every blocking rule that fails
     entry.status = rule.target
     if action is Action.PUBLISH and entry.publish_date is None:
         entry.publish_date = utcnow().astimezone(SHOWN_ZONE).date()

@@ -14,11 +14,11 @@ from datapolis.orgs.models import Role
 def entry_body(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": "常住人口基本信息", "catalog_type": "basic_population", "heading": "001",
-        "summary": "全市常住人口信息", "share_type": "conditional",
+        "summary": "全市常住人口的身份与户籍信息", "share_type": "conditional",
         "share_conditions": "用于身份核验", "share_methods": ["interface"],
         "update_cycle": "daily",
         "items": [{"name": "公民身份号码", "column_name": "gmsfhm", "length": 18},
-                  {"name": "性别", "column_name": "xb", "element_code": "DE0003"}],
+                  {"name": "性别", "column_name": "xb", "length": 1, "element_code": "DE0003"}],
     }
     return body | changes
 

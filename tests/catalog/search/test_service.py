@@ -37,12 +37,15 @@ def catalog(seeded: Seeded) -> dict[str, str]:
                 session, name="城乡低保人员名单", catalog_type="department", subject="05",
                 heading="001", summary="民政部门发放最低生活保障金的低保对象名单。",
                 tags=["低保", "民政"], share_type="unconditional", share_conditions=None,
-                open_to_public=True, update_cycle="monthly",
-                items=[ItemInput(name="姓名"), ItemInput(name="保障金额", security_grade="2")]),
+                open_to_public=True, open_conditions="脱敏后依申请开放", update_cycle="monthly",
+                items=[ItemInput(name="姓名", length=50, security_grade="2"),
+                       ItemInput(name="保障金额", length=12, security_grade="2")]),
             "enterprise": create(
                 session, name="企业登记信息", catalog_type="basic_legal_entity", heading="001",
                 summary="市场主体的统一社会信用代码、营业执照信息。", tags=["法人"],
-                items=[ItemInput(name="统一社会信用代码"), ItemInput(name="企业名称")]),
+                warehouse_table="ods_371300_gaj.qydj",  # one table is catalogued once per class
+                items=[ItemInput(name="统一社会信用代码", length=18),
+                       ItemInput(name="企业名称", length=200)]),
             "county_draft": create(
                 session, provider_code="371302_gaj", name="兰山区户籍人口统计",
                 catalog_type="theme", subject="01", heading="002", tags=["户籍"]),

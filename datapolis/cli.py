@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datapolis import __version__
+from datapolis.catalog import autoregister
 from datapolis.catalog import cli as catalog_cli
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
 from datapolis.demo import cli as demo_cli
@@ -39,6 +40,9 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+
+# Tables the highway lands (`sync run`, `demo land`) become draft catalog entries.
+autoregister.install()
 
 console = Console()
 err_console = Console(stderr=True)

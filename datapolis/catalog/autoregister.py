@@ -100,44 +100,70 @@ def _covered(schema: str) -> bool:
     return schema.startswith(ODS_PREFIX) or schema in ("std", "base")
 
 
-def register_table(
-    registry: Registry, engine: Engine, table: str, *, keyring: Keyring | None = None,
-    profile: bool = True,
-) -> Registered:
-    """Create the draft entry of `table` once; refresh its counts (and profile) every time."""
+@dataclass
+class Measured:
+    """What the warehouse says about a table: columns, counts and (maybe) a profile."""
+
+    table: TableName
+    columns: list[ColumnInfo]
+    rows: int
+    storage: int | None
+    stats: profiling.TableStats | None
+
+
+def measure(engine: Engine, table: str, *, profile: bool = True) -> Measured | Registered:
+    """The warehouse half of registering (no registry session is open while it scans)."""
     target = TableName.parse(table)
     name = str(target)
     if not WAREHOUSE_TABLE.match(name) or not _covered(target.schema):
         return Registered(name, None, skipped="not an ods, std or base table in lower case")
     columns = engine.columns(name)
     stats = profiling.profile_table(engine, name) if profile else None
-    rows = _live_rows(engine, target, columns)
-    storage = profiling.storage_bytes(engine, name)
+    return Measured(target, columns, _live_rows(engine, target, columns),
+                    profiling.storage_bytes(engine, name), stats)
+
+
+def register_table(
+    registry: Registry, engine: Engine, table: str, *, keyring: Keyring | None = None,
+    profile: bool = True,
+) -> Registered:
+    """Create the draft entry of `table` once; refresh its counts (and profile) every time."""
+    measured = measure(engine, table, profile=profile)
+    if isinstance(measured, Registered):
+        return measured
     with registry.session() as session:
-        entry = session.scalar(
-            select(CatalogEntry).where(CatalogEntry.warehouse_table == name)
-            .order_by(CatalogEntry.id).limit(1)
-        )
-        source_columns = _source_columns(session, name, keyring, entry, columns)
-        suggestions = _suggestions(session, stats, columns, source_columns) if stats else {}
-        if stats is not None:
-            profiles.save_profile(session, stats, storage=storage, suggestions=suggestions)
-        else:
-            profiles.save_counts(session, name, rows=rows, storage=storage)
-        result = Registered(name, None, profiled=stats is not None)
-        if entry is None:
-            provider = _provider(session, target)
-            if provider is None:
-                return Registered(name, None, skipped=f"no organisation for schema "
-                                  f"{target.schema}")
-            draft = _draft(session, engine, name, columns, source_columns, stats, rows, storage)
-            entry = create_entry(session, data=draft, provider=provider, actor=SYSTEM)
-            result.created = True
-        else:
-            entry.record_count, entry.storage_bytes = rows, storage
-            result.added_items = _add_new_columns(session, entry, columns, source_columns, stats)
-        result.resource_code = entry.resource_code
-        return result
+        return record(session, engine, measured, keyring=keyring)
+
+
+def record(
+    session: Session, engine: Engine, measured: Measured, *, keyring: Keyring | None = None
+) -> Registered:
+    """The registry half: store the profile, create the entry or refresh it."""
+    target, columns, stats = measured.table, measured.columns, measured.stats
+    name, rows, storage = str(target), measured.rows, measured.storage
+    entry = session.scalar(
+        select(CatalogEntry).where(CatalogEntry.warehouse_table == name)
+        .order_by(CatalogEntry.id).limit(1)
+    )
+    source_columns = _source_columns(session, name, keyring, entry, columns)
+    suggestions = _suggestions(session, stats, columns, source_columns) if stats else {}
+    if stats is not None:
+        profiles.save_profile(session, stats, storage=storage, suggestions=suggestions)
+    else:
+        profiles.save_counts(session, name, rows=rows, storage=storage)
+    result = Registered(name, None, profiled=stats is not None)
+    if entry is None:
+        provider = _provider(session, target)
+        if provider is None:
+            return Registered(name, None, skipped=f"no organisation for schema {target.schema}")
+        draft = _draft(session, engine, name, columns, source_columns, stats, rows, storage)
+        entry = create_entry(session, data=draft, provider=provider, actor=SYSTEM)
+        result.created = True
+    else:
+        entry.record_count, entry.storage_bytes = rows, storage
+        result.added_items = _add_new_columns(session, entry, columns, source_columns, stats)
+    result.resource_code = entry.resource_code
+    return result
 
 
 def register_all(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from datapolis.catalog import mapping, preview, service, standards
+from datapolis.catalog import mapping, preview, profiles, service, standards
 from datapolis.catalog.access import actor_of, check_changes, check_provider, own_provider_ids
 from datapolis.catalog.api import visible_entry
 from datapolis.catalog.enums import (
@@ -35,6 +35,7 @@ from datapolis.catalog.lifecycle import (
     allowed_actions,
 )
 from datapolis.catalog.models import CatalogEntry
+from datapolis.catalog.patterns import PATTERNS
 from datapolis.catalog.schemas import EntryCreate, EntryUpdate
 from datapolis.catalog.versions import diff_versions, list_versions
 from datapolis.errors import UserError
@@ -286,6 +287,9 @@ def _detail_page(
         "actions": [a for a in allowed_actions(entry.status)
                     if own and principal.can(TRANSITIONS[a].permission)],
         "can_edit": editable and own, "suggestions": suggestions, "error": error,
+        "profile": (profiles.get_profile(session, entry.warehouse_table)
+                    if entry.warehouse_table else None),
+        "pattern_labels": {name: p.label for name, p in PATTERNS.items()},
         "lineage": preview.lineage(session, entry),
         "sample": preview.sample(get_warehouse(request), entry),
         "may_see_highway": principal.can(Permission.READ_SOURCES),

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
 from datapolis.catalog import api as catalog_api
+from datapolis.catalog import autoregister, profile_api
 from datapolis.catalog import pages as catalog_pages
 from datapolis.config import Settings, get_settings
 from datapolis.ingest import jobs
@@ -37,7 +38,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
-           catalog_api.router, catalog_pages.router]
+           catalog_api.router, profile_api.router, catalog_pages.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV]
 
 
@@ -57,6 +58,7 @@ def create_app(
     settings = settings or get_settings()
     settings.check_secure()
     registry = registry or open_registry(settings.registry_url)
+    autoregister.install()  # landed tables become draft catalog entries
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ Alembic's env and the test fixtures import this; slices never do.
 
 from datapolis.catalog import models as catalog_models
 from datapolis.catalog import profiles as catalog_profiles
+from datapolis.catalog.demands import models as catalog_demand_models
 from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
@@ -13,6 +14,7 @@ from datapolis.registry.base import Base
 metadata = Base.metadata
 
 __all__ = [
+    "catalog_demand_models",
     "catalog_models",
     "catalog_profiles",
     "catalog_search_models",

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy.orm import Session
 
-from datapolis.catalog import mapping, service, standards
+from datapolis.catalog import lists_api, mapping, service, standards
 from datapolis.catalog.access import (
     actor_of,
     check_changes,
@@ -19,9 +19,11 @@ from datapolis.catalog.access import (
     check_visible,
     own_provider_ids,
 )
+from datapolis.catalog.demands import api as demands_api
 from datapolis.catalog.enums import CatalogType, EntryStatus
 from datapolis.catalog.lifecycle import TRANSITIONS, Action
 from datapolis.catalog.models import CatalogEntry
+from datapolis.catalog.rules import api as rules_api
 from datapolis.catalog.schemas import (
     CodeTablePublic,
     CodeTableSummary,
@@ -50,6 +52,9 @@ from datapolis.orgs.permissions import Permission
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 router.include_router(search_api.router)  # GET /api/catalog/search
+router.include_router(rules_api.router)  # normalisation rules and their report
+router.include_router(lists_api.router)  # lists and bulk import
+router.include_router(demands_api.router)  # supply–demand docking
 
 Reader = Annotated[Principal, Depends(requires(Permission.READ_CATALOG))]
 Editor = Annotated[Principal, Depends(requires(Permission.EDIT_CATALOG))]

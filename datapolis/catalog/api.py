@@ -25,6 +25,7 @@ from datapolis.catalog.lifecycle import TRANSITIONS, Action
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.rules import api as rules_api
 from datapolis.catalog.schemas import (
+    Classification,
     CodeTablePublic,
     CodeTableSummary,
     Comment,
@@ -202,6 +203,19 @@ def confirm_mapping(
     item = service.confirm_mapping(session, entry=entry, item_name=body.item,
                                    element_code=body.element_code, actor=actor_of(principal))
     return ItemPublic.of(item)
+
+
+@router.post("/entries/{code:path}/reclassify")
+def reclassify_entry(
+    code: str, body: Classification, session: SessionDep, principal: Editor
+) -> EntryPublic:
+    """Classify a draft that was never published; it gets a new resource code."""
+    entry = service.get_entry(session, code)
+    check_changes(session, principal, entry)
+    service.reclassify(session, entry=entry, catalog_type=body.catalog_type,
+                       subject=body.subject, heading=body.heading, subheading=body.subheading,
+                       actor=actor_of(principal))
+    return EntryPublic.of(entry)
 
 
 def _transition(

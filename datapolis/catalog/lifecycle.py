@@ -58,6 +58,7 @@ EDITABLE = frozenset({S.DRAFT, S.REJECTED})
 ACTION_LABELS: dict[str, str] = {
     "created": N_("Entry created"),
     "edited": N_("Edited"),
+    "reclassified": N_("Reclassified (new resource code)"),
     "mapped": N_("Item mapped to a data element"),
     "submitted": N_("Submitted for review"),
     "approved": N_("Approved"),

@@ -316,6 +316,35 @@ async def map_item(
     return RedirectResponse(f"/catalog/entries/{entry.resource_code}", status_code=303)
 
 
+@router.post("/catalog/entries/{code:path}/reclassify", response_class=HTMLResponse)
+async def reclassify_entry(
+    request: Request, code: str, session: SessionDep, principal: Editor
+) -> Response:
+    form = await request.form()
+    entry = service.get_entry(session, code)
+    check_changes(session, principal, entry)
+
+    def text(name: str) -> str | None:
+        value = str(form.get(name) or "").strip()
+        return value or None
+
+    try:
+        kind = CatalogType(text("catalog_type") or "")
+    except ValueError:
+        kind = None
+    try:
+        if kind is None:
+            raise UserError(f"unknown catalog type {text('catalog_type')!r}")
+        service.reclassify(session, entry=entry, catalog_type=kind, subject=text("subject"),
+                           heading=text("heading") or "", subheading=text("subheading"),
+                           actor=actor_of(principal))
+    except UserError as exc:
+        session.rollback()
+        return _detail_page(request, session, principal, service.get_entry(session, code),
+                            error=str(exc), status_code=exc.status_code)
+    return RedirectResponse(f"/catalog/entries/{entry.resource_code}", status_code=303)
+
+
 @router.get("/catalog/entries/{code:path}", response_class=HTMLResponse)
 def entry_page(
     request: Request, code: str, session: SessionDep, principal: Reader,

@@ -168,6 +168,17 @@ class Comment(BaseModel):
     comment: str | None = Field(None, max_length=2000)
 
 
+class Classification(BaseModel):
+    """A new classification for a draft never published; its resource code changes with it."""
+
+    model_config = _STRICT
+
+    catalog_type: CatalogType
+    subject: str | None = Field(None, description="项, 2 digits; fixed for the basic types.")
+    heading: str = Field(description="目, 3 digits.")
+    subheading: str | None = Field(None, description="细目, 3 digits, optional.")
+
+
 class MappingConfirm(BaseModel):
     model_config = _STRICT
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 import datapolis.catalog.search  # noqa: F401
 from datapolis.catalog.enums import CLASS_OF, CatalogType, EntryStatus, ShareType
 from datapolis.catalog.lifecycle import EDITABLE, PAST_TENSE, TRANSITIONS, Action
-from datapolis.catalog.models import CatalogEntry, DataElement, InfoItem
+from datapolis.catalog.models import CatalogEntry, DataElement, EntryVersion, InfoItem
 from datapolis.catalog.rules.checks import check_publishable
 from datapolis.catalog.schemas import EntryCreate, EntryUpdate, ItemInput
 from datapolis.catalog.versions import Actor, record_version
@@ -216,6 +216,38 @@ def update_entry(
     _apply(session, entry, data, actor, now=utcnow())
     entry.status = EntryStatus.DRAFT
     record_version(session, entry=entry, action="edited", actor=actor)
+    return entry
+
+
+def reclassify(
+    session: Session, *, entry: CatalogEntry, catalog_type: CatalogType, subject: str | None,
+    heading: str, subheading: str | None, actor: Actor,
+) -> CatalogEntry:
+    """Give a draft that was never published a new classification and, with it, a new resource
+    code (auto-registered drafts start under the placeholder 99/999 until a person classifies
+    them). Once published a code is permanent: others cite it."""
+    check_editable(entry)
+    published = session.scalar(select(EntryVersion.id).where(
+        EntryVersion.entry_id == entry.id, EntryVersion.status == EntryStatus.PUBLISHED))
+    if published is not None:
+        raise Conflict(f"entry {entry.resource_code} was published once; its code is permanent")
+    category, subject, heading, subheading = classify(catalog_type, subject, heading, subheading)
+    prefix = category + subject + heading + (subheading or "")
+    if prefix == entry.prefix and catalog_type == entry.catalog_type:
+        return entry
+    if prefix != entry.prefix:
+        entry.sequence = _next_sequence(session, prefix)
+        entry.resource_code = format_resource_code(prefix, entry.sequence)
+    entry.catalog_type, entry.category, entry.subject = catalog_type, category, subject
+    entry.heading, entry.subheading, entry.prefix = heading, subheading, prefix
+    entry.status = EntryStatus.DRAFT
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # someone took the same sequence number in the meantime
+        raise Conflict(f"resource code {entry.resource_code} is already taken; "
+                       "try again") from None
+    record_version(session, entry=entry, action="reclassified", actor=actor)
     return entry
 
 

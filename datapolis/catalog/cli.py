@@ -18,6 +18,7 @@ from rich.table import Table
 
 from datapolis.catalog import autoregister, profiles, service, standards
 from datapolis.catalog.enums import LABELS, CatalogType, EntryStatus
+from datapolis.catalog.rules import cli as rules_cli
 from datapolis.catalog.schemas import EntryPublic
 from datapolis.catalog.versions import diff_snapshots, list_versions
 from datapolis.config import get_settings
@@ -34,6 +35,7 @@ standards_app = typer.Typer(help="Code tables and data elements.", no_args_is_he
 entries_app = typer.Typer(help="Catalog entries.", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
 app.add_typer(entries_app, name="entries")
+app.add_typer(rules_cli.app, name="rules")
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -36,6 +36,8 @@ from datapolis.catalog.lifecycle import (
 )
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.patterns import PATTERNS
+from datapolis.catalog.rules import pages as rules_pages
+from datapolis.catalog.rules.registry import SEVERITY_LABELS
 from datapolis.catalog.schemas import EntryCreate, EntryUpdate
 from datapolis.catalog.versions import diff_versions, list_versions
 from datapolis.errors import UserError
@@ -52,7 +54,9 @@ NAV = [
     NavItem(N_("Catalog"), "/catalog", Permission.READ_CATALOG, icon="catalog"),
     NavItem(N_("Review queue"), "/review/catalog", Permission.REVIEW_CATALOG, icon="review"),
     NavItem(N_("Data standards"), "/standards", Permission.READ_CATALOG, icon="standards"),
+    *rules_pages.NAV,
 ]
+router.include_router(rules_pages.router)  # /catalog/rules: the normalisation report
 Reader = Annotated[Principal, Depends(requires(Permission.READ_CATALOG))]
 Editor = Annotated[Principal, Depends(requires(Permission.EDIT_CATALOG))]
 Reviewer = Annotated[Principal, Depends(requires(Permission.REVIEW_CATALOG))]
@@ -294,6 +298,8 @@ def _detail_page(
         "sample": preview.sample(get_warehouse(request), entry),
         "may_see_highway": principal.can(Permission.READ_SOURCES),
         "treatment_labels": TREATMENT_LABELS,
+        "rule_failures": rules_pages.entry_failures(request, session, entry),
+        "severity_labels": SEVERITY_LABELS,
     }, status_code=status_code)
 
 

@@ -15,21 +15,21 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from datapolis.catalog.models import CatalogEntry, InfoItem
+from datapolis.catalog.rules.grades import OPENABLE, parse_grade
 from datapolis.ingest.jobs import jobs_landing_in
 from datapolis.ingest.models import SyncJob
 from datapolis.warehouse.engine import Engine, TableName, WarehouseError, quote_identifier
 
 SAMPLE_ROWS = 10
 Treatment = Literal["shown", "masked", "hidden"]
-_SHOWN, _MASKED = {"1"}, {"2", "3"}  # general-data grades, written "L2" or "2"
 _DELETED = "_deleted"  # soft-deleted rows of a cdc job stay in ods with this flag
 
 
 def treatment(grade: str | None) -> Treatment:
-    code = (grade or "").strip().upper().removeprefix("L")
-    if code in _SHOWN:
+    general = parse_grade(grade)  # L1..L4 however written; None for 核心/重要 or no grade
+    if general == OPENABLE:
         return "shown"
-    if code in _MASKED:
+    if general in ("L2", "L3"):
         return "masked"
     return "hidden"
 

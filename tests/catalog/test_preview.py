@@ -35,7 +35,8 @@ def people(engine: DuckDBEngine) -> None:
 
 
 @pytest.mark.parametrize(("grade", "expected"), [
-    ("L1", "shown"), ("1", "shown"), ("l2", "masked"), ("3", "masked"), ("L4", "hidden"),
+    ("L1", "shown"), ("1", "shown"), ("l2", "masked"), ("3", "masked"), ("三级", "masked"),
+    ("L4", "hidden"),
     ("核心", "hidden"), (None, "hidden"), ("", "hidden"),
 ])
 def test_treatment_follows_the_grade(grade: str | None, expected: str) -> None:

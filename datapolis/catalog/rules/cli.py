@@ -20,7 +20,12 @@ from datapolis.warehouse.engine import Engine
 
 app = typer.Typer(help="Normalisation rules (目录梳理规则) and their report.",
                   no_args_is_help=True)
-console = Console(highlight=False, soft_wrap=True)
+
+
+def _console() -> Console:
+    # Made per command: Rich reads the terminal width (COLUMNS) when a console is created.
+    return Console(highlight=False, soft_wrap=True)
+
 SEVERITY_STYLE = {Severity.BLOCKING: "red", Severity.WARNING: "yellow"}
 
 
@@ -31,7 +36,7 @@ def list_command() -> None:
     for rule in list_rules():
         table.add_row(rule.code, f"[{SEVERITY_STYLE[rule.severity]}]{rule.severity.value}[/]",
                       rule.category.value, rule.title, rule.title_zh)
-    console.print(table)
+    _console().print(table)
 
 
 def _rate(counts: Counts) -> str:
@@ -65,6 +70,7 @@ def report_command(
         "(not while `datapolis serve` holds it).")] = False,
 ) -> None:
     """Pass and fail counts per provider organisation, by severity, with a pass rate."""
+    console = _console()
     with registry_session() as session, _maybe_warehouse(warehouse) as engine:
         found = service.report(session, provider_ids=None, org_code=org, status=status,
                                warehouse=engine)

@@ -26,7 +26,6 @@ from typing import Any
 
 from datapolis.catalog.patterns import PATTERNS
 from datapolis.warehouse.engine import ColumnInfo, Engine, TableName, WarehouseError
-from datapolis.warehouse.engine import quote_identifier as quoted
 
 EXACT_DISTINCT_ROWS = 100_000
 TOP_CANDIDATES = 10  # approx_top_k keeps this many; the best TOP_VALUES of them are counted
@@ -89,6 +88,12 @@ class TableStats:
 def shapes() -> dict[str, str]:
     """The profiled value shapes, by pattern name."""
     return {name: p.shape for name, p in PATTERNS.items() if p.shape}
+
+
+def quoted(name: str) -> str:
+    """A column name as a DuckDB identifier. Columns landed from files keep their own names
+    (序号, 姓名 (户主)), which `quote_identifier` refuses: doubling quotes is exact quoting."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:

@@ -16,14 +16,14 @@ def engine(tmp_path: Path) -> DuckDBEngine:
     engine.execute("CREATE SCHEMA ods_x")
     engine.execute(
         "CREATE TABLE ods_x.people (gmsfhm VARCHAR, xm VARCHAR, xb VARCHAR, age INTEGER, "
-        "born DATE, lxdh VARCHAR, photo BLOB, \"select\" VARCHAR)"
+        "born DATE, lxdh VARCHAR, photo BLOB, \"select\" VARCHAR, \"序号 \"\"a\"\"\" INTEGER)"
     )
     engine.execute(
         "INSERT INTO ods_x.people VALUES "
-        "('37130219900101001X', '张三', '1', 30, DATE '1990-01-01', '13800000001', NULL, 'a'), "
-        "('371302199202020024', '李四', '2', 28, DATE '1992-02-02', '13800000002', NULL, 'a'), "
-        "('371302199303030035', '张三', '1', NULL, DATE '1993-03-03', NULL, NULL, 'a'), "
-        "('371302199404040046', '王五', '1', 26, NULL, '0539-1234567', NULL, NULL)"
+        "('37130219900101001X', '张三', '1', 30, DATE '1990-01-01', '13800000001', NULL, 'a', 1), "
+        "('371302199202020024', '李四', '2', 28, DATE '1992-02-02', '13800000002', NULL, 'a', 2), "
+        "('371302199303030035', '张三', '1', NULL, DATE '1993-03-03', NULL, NULL, 'a', 2), "
+        "('371302199404040046', '王五', '1', 26, NULL, '0539-1234567', NULL, NULL, 4)"
     )
     return engine
 
@@ -33,7 +33,7 @@ def test_a_small_table_is_profiled_exactly(engine: DuckDBEngine) -> None:
     assert stats.table == "ods_x.people" and stats.rows == 4
     by = {c.name: c for c in stats.columns}
     assert [c.name for c in stats.columns] == [
-        "gmsfhm", "xm", "xb", "age", "born", "lxdh", "photo", "select"]
+        "gmsfhm", "xm", "xb", "age", "born", "lxdh", "photo", "select", '序号 "a"']
 
     xm = by["xm"]
     assert (xm.kind, xm.present, xm.distinct, xm.distinct_exact) == ("text", 4, 3, True)
@@ -57,6 +57,8 @@ def test_a_small_table_is_profiled_exactly(engine: DuckDBEngine) -> None:
     assert (photo.kind, photo.present, photo.distinct, photo.min_value) == ("other", 0, None, None)
 
     assert by["select"].top_values == [("a", 3)]  # a reserved word as a column name
+    numbered = by['序号 "a"']  # files land with their own column names
+    assert (numbered.distinct, numbered.top_values, numbered.max_value) == (3, [("2", 2)], "4")
 
 
 def test_identifying_columns_are_masked_and_their_shapes_counted(engine: DuckDBEngine) -> None:
@@ -73,8 +75,8 @@ def test_identifying_columns_are_masked_and_their_shapes_counted(engine: DuckDBE
 def test_one_scan_computes_every_figure(engine: DuckDBEngine) -> None:
     plan = profiling.plan_scan(engine.columns("ods_x.people"), exact_distinct=False)
     sql = ", ".join(plan.expressions)
-    assert sql.count("approx_count_distinct(") == 7 and "count(DISTINCT" not in sql
-    assert '"select"' in sql and sql.count("approx_top_k(") == 7
+    assert sql.count("approx_count_distinct(") == 8 and "count(DISTINCT" not in sql
+    assert '"select"' in sql and sql.count("approx_top_k(") == 8
     shapes = len(profiling.shapes())
     assert sql.count("regexp_full_match(") == 5 * shapes  # the five text columns
 

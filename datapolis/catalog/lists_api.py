@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from datapolis.catalog import xlsx_import
 from datapolis.catalog.access import actor_of, own_provider_ids
@@ -168,7 +169,7 @@ def import_template(_: Editor) -> Response:
     return xlsx_response(template_workbook(), "政务信息资源目录导入模板.xlsx")
 
 
-async def read_upload(file: UploadFile) -> bytes:
+async def read_upload(file: StarletteUpload) -> bytes:
     data = await file.read(xlsx_import.MAX_UPLOAD_BYTES + 1)
     if len(data) > xlsx_import.MAX_UPLOAD_BYTES:
         raise xlsx_import.ImportRefused(

@@ -49,6 +49,7 @@ from datapolis.catalog.schemas import EntryCreate
 from datapolis.catalog.versions import Actor
 from datapolis.errors import UserError
 from datapolis.orgs.models import Organisation
+from datapolis.web.i18n import N_
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ENTRY_ROWS = 5_000
@@ -57,6 +58,7 @@ _SPLIT = re.compile(r"[\s,，;；、/]+")
 _TRUE = {YES, "y", "yes", "true", "1", "✓"}
 _FALSE = {NO, "n", "no", "false", "0", ""}
 Progress = Callable[[int, int], None]
+REQUIRED = N_("required")  # the message of an empty required cell (pages translate it)
 
 
 class ImportRefused(UserError):
@@ -229,7 +231,7 @@ def _parse(row: _Row, columns: tuple[TemplateColumn, ...], sheet: str,
             continue
         if value is None or value == []:
             if column.required:
-                errors.append(RowError(sheet, row.number, column.header, "required"))
+                errors.append(RowError(sheet, row.number, column.header, REQUIRED))
             continue
         parsed[column.key] = value
     return parsed

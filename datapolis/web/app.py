@@ -15,8 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
 from datapolis.catalog import api as catalog_api
-from datapolis.catalog import autoregister, profile_api
+from datapolis.catalog import autoregister, bureau_pages, profile_api
 from datapolis.catalog import pages as catalog_pages
+from datapolis.catalog.demands import pages as demand_pages
 from datapolis.config import Settings, get_settings
 from datapolis.ingest import jobs
 from datapolis.ingest import pages as ingest_pages
@@ -38,8 +39,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
-           catalog_api.router, profile_api.router, catalog_pages.router]
-NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV]
+           catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
+           demand_pages.router]
+NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
+                      *ingest_pages.NAV, *orgs_pages.NAV]
 
 
 def template_dirs() -> list[Path]:

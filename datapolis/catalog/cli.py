@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from datapolis.catalog import autoregister, profiles, service, standards
+from datapolis.catalog import autoregister, bureau_cli, profiles, service, standards
 from datapolis.catalog.enums import LABELS, CatalogType, EntryStatus
 from datapolis.catalog.rules import cli as rules_cli
 from datapolis.catalog.schemas import EntryPublic
@@ -36,6 +36,9 @@ entries_app = typer.Typer(help="Catalog entries.", no_args_is_help=True)
 app.add_typer(standards_app, name="standards")
 app.add_typer(entries_app, name="entries")
 app.add_typer(rules_cli.app, name="rules")
+app.command("import")(bureau_cli.import_entries)
+app.command("lists")(bureau_cli.export_list)
+app.add_typer(bureau_cli.demands_app, name="demands")
 
 console = Console(highlight=False, soft_wrap=True)
 

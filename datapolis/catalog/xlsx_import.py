@@ -279,7 +279,7 @@ class _Entry:
 
 
 def _collect(
-    session: Session, wb: Workbook, report: ImportReport, *, uploader: Organisation,
+    session: Session, wb: Workbook, report: ImportReport, *, uploader: Organisation | None,
     scope: set[int] | None,
 ) -> list[_Entry]:
     errors = report.errors
@@ -293,9 +293,12 @@ def _collect(
         if name and name in entries:
             errors.append(RowError(ENTRY_SHEET, row.number, _HEADERS["name"],
                                    f"{name!r} already appears in row {entries[name].row}"))
-        code = fields.get("provider_code") or uploader.code
+        code = fields.get("provider_code") or (uploader.code if uploader else "")
         org = orgs.get(code)
-        if org is None:
+        if not code:
+            errors.append(RowError(ENTRY_SHEET, row.number, _HEADERS["provider_code"],
+                                   REQUIRED))
+        elif org is None:
             errors.append(RowError(ENTRY_SHEET, row.number, _HEADERS["provider_code"],
                                    f"no organisation with code {code!r}"))
         elif scope is not None and org.id not in scope:
@@ -341,7 +344,7 @@ def import_workbook(
     *,
     data: bytes,
     filename: str,
-    uploader: Organisation,
+    uploader: Organisation | None,
     scope: set[int] | None,
     actor: Actor,
     valid_only: bool = False,
@@ -349,7 +352,9 @@ def import_workbook(
 ) -> ImportReport:
     """Check every row of the file and create its entries as drafts (see the module doc).
 
-    `scope`: the organisations the uploader may catalog for (None: every one).
+    `scope`: the organisations the uploader may catalog for (None: every one). Rows without
+    a provider code are the uploader's organisation's; without an uploader (the operator's CLI)
+    they must name one.
     """
     report = ImportReport(filename=filename, valid_only=valid_only)
     wb = open_upload(data, filename)
@@ -370,7 +375,7 @@ def import_workbook(
         except ValidationError as exc:
             _validation_errors(exc, entry.row, report.errors)
             continue
-        provider = orgs[entry.fields.get("provider_code") or uploader.code]
+        provider = orgs[entry.fields.get("provider_code") or (uploader.code if uploader else "")]
         try:
             with session.begin_nested():
                 created.append(service.create_entry(session, data=data_in, provider=provider,

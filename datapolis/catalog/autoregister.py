@@ -56,6 +56,8 @@ UNCLASSIFIED_SUBJECT, UNCLASSIFIED_HEADING = "99", "999"
 SUGGESTIONS_PER_ITEM = 3
 
 _DECLARED_LENGTH = re.compile(r"\(\s*(\d+)")
+# Binary floating point has no declared length; a catalog item gives its significant digits.
+_FLOAT_DIGITS = {"DOUBLE": 17, "FLOAT8": 17, "FLOAT": 9, "REAL": 9, "FLOAT4": 9}
 _BASIC_BY_NAME = {  # base-library tables whose name says which basic resource they are
     CatalogType.BASIC_POPULATION: ("population", "person", "renkou", "rk"),
     CatalogType.BASIC_LEGAL_ENTITY: ("legal_entity", "enterprise", "faren", "fr"),
@@ -314,7 +316,7 @@ def _length(
             return int(match[1])
     if found is not None and found.kind == "text":
         return found.max_length
-    return None
+    return _FLOAT_DIGITS.get(sql_type.strip().upper())
 
 
 def _suggestions(

@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
+from datapolis.catalog import autoregister
 from datapolis.config import Settings, get_settings
+from datapolis.demo import catalog as demo_catalog
 from datapolis.demo import highway, servers
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
@@ -203,7 +205,11 @@ def land(
         with registry.session() as session:
             plan = highway.ensure(session, manifest, out_dir, context.keyring, passwords)
             todo = highway.jobs_to_run(session, plan, rerun)
-        outcomes = _run_with_progress(context, plan, todo)
+            streams = highway.streams_to_start(session, plan)
+        autoregister.install()  # landed tables become draft catalog entries (idempotent)
+        outcomes = _run_with_progress(context, plan, todo + streams, frozenset(streams))
+        with registry.session() as session:
+            curated = demo_catalog.curate(session, manifest, out_dir)
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -212,13 +218,14 @@ def land(
     finally:
         warehouse.close()
         registry.close()
-    _report_land(plan, todo, outcomes)
+    _report_land(plan, todo, streams, outcomes)
+    _report_catalog(curated)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(1)
 
 
-def _run_with_progress(context: RunContext, plan: highway.Plan,
-                       todo: list[str]) -> list[highway.Outcome]:
+def _run_with_progress(context: RunContext, plan: highway.Plan, todo: list[str],
+                       streams: frozenset[str]) -> list[highway.Outcome]:
     if not todo:
         return []
     columns = (TextColumn("{task.description}"), BarColumn(), _RowsColumn(),
@@ -237,33 +244,44 @@ def _run_with_progress(context: RunContext, plan: highway.Plan,
             done = before + rows
             bar.update(task, description=code, completed=done, total=max(total, done))
 
-        return highway.run_batch(context, todo, progress)
+        return highway.run_batch(context, todo, progress, streams)
 
 
-def _report_land(plan: highway.Plan, todo: list[str], outcomes: list[highway.Outcome]) -> None:
+def _report_land(plan: highway.Plan, todo: list[str], streams: list[str],
+                 outcomes: list[highway.Outcome]) -> None:
     if plan.sources_added or plan.jobs_added:
         console.print(f"Registered {len(plan.sources_added)} sources, "
                       f"{len(plan.tables_added)} tables and {len(plan.jobs_added)} sync jobs.")
     else:
         console.print("Every demo system is already registered with its tables and jobs.")
-    rows = sum(o.run.rows_read for o in outcomes if o.run is not None)
+    ran = [o for o in outcomes if o.run is not None]
+    rows = sum(o.run.rows_read for o in ran if o.run is not None)
     seconds = sum((o.run.ended_at - o.run.started_at).total_seconds()
-                  for o in outcomes if o.run is not None and o.run.ended_at)
-    succeeded = [o for o in outcomes if o.error is None]
-    if todo:
+                  for o in ran if o.run is not None and o.run.ended_at)
+    if outcomes:
         rate = rows / seconds if seconds else 0.0
-        console.print(f"Landed {len(succeeded)} of {len(todo)} batch jobs: {rows:,} rows in "
-                      f"{seconds:.1f} s ({rate:,.0f} rows/s).")
+        first = f" and the first run of {len(streams)} cdc jobs" if streams else ""
+        console.print(f"Landed {len(ran)} of {len(outcomes)} jobs ({len(todo)} batch jobs{first}): "
+                      f"{rows:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s).", soft_wrap=True)
     else:
-        console.print("Every batch job has already landed once; `--rerun` runs them again.")
+        console.print("Every job has already landed once; `--rerun` runs the batch jobs again.")
     for outcome in outcomes:
         if outcome.error:
             errors.print(f"[red]failed:[/red] {outcome.job}: {outcome.error}", highlight=False,
                          soft_wrap=True)
     if plan.cdc_jobs:
         count = f"{len(plan.cdc_jobs)} cdc job" + ("s" if len(plan.cdc_jobs) > 1 else "")
-        console.print(f"{count} ({', '.join(plan.cdc_jobs)}) stream under "
+        console.print(f"{count} ({', '.join(plan.cdc_jobs)}) stream on under "
                       "`datapolis serve`, or once with `datapolis sync run JOB --until-idle 5`.",
                       soft_wrap=True)
     elif plan.cdc_note:
         console.print(f"[yellow]cdc skipped:[/yellow] {plan.cdc_note}.", soft_wrap=True)
+
+
+def _report_catalog(curated: demo_catalog.Curated) -> None:
+    if curated.published or curated.submitted:
+        console.print(f"Catalog: {len(curated.published)} entries published, "
+                      f"{len(curated.submitted)} submitted for review.")
+    for code, why in curated.not_ready.items():
+        errors.print(f"[yellow]catalog:[/yellow] {code} stays a draft: {why}", highlight=False,
+                     soft_wrap=True)

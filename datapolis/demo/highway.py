@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import Manifest, SystemInfo
 from datapolis.errors import Conflict, UserError
-from datapolis.ingest import jobs, service
+from datapolis.ingest import jobs, service, stream
 from datapolis.ingest.errors import SourceError
 from datapolis.ingest.models import Source, SourceTableChoice, SyncJob, SyncRun
 from datapolis.orgs.service import get_organisation
@@ -31,6 +31,7 @@ from datapolis.warehouse.engine import WarehouseError
 
 SNAPSHOT_SCHEDULE = "every 1h"
 INCREMENTAL_SCHEDULE = "every 5m"
+STREAM_IDLE_SECONDS = 1.0  # a first cdc run ends this long after its snapshot, if all is quiet
 # (system, table) -> cursor column: append-only tables whose cursor only ever grows.
 INCREMENTAL = {("wgzx_sjxt", "sjlz"): "id"}
 DATABASE_STORAGE = ("postgresql", "mysql")
@@ -140,21 +141,28 @@ def _ensure_job(
         job = jobs.create_job(session, table=choice, mode=mode, code=code, cursor_column=cursor,
                               schedule=schedule)
         plan.jobs_added.append(code)
-    if job.mode == "cdc":
-        plan.cdc_jobs.append(code)
-    else:
-        plan.batch_jobs.append(code)
-        plan.expected_rows[code] = system.tables.get(ods_name, 0)
+    (plan.cdc_jobs if job.mode == "cdc" else plan.batch_jobs).append(code)
+    plan.expected_rows[code] = system.tables.get(ods_name, 0)
 
 
 def jobs_to_run(session: Session, plan: Plan, rerun: bool) -> list[str]:
     """Batch jobs without a succeeded run (every batch job with `rerun`)."""
     if rerun:
         return list(plan.batch_jobs)
+    return _never_succeeded(session, plan.batch_jobs)
+
+
+def streams_to_start(session: Session, plan: Plan) -> list[str]:
+    """cdc jobs that never ran to the end of a stream: their initial snapshot lands here, so the
+    catalog sees their tables before `serve` streams on from where it ended."""
+    return _never_succeeded(session, plan.cdc_jobs)
+
+
+def _never_succeeded(session: Session, codes: list[str]) -> list[str]:
     done = set(session.scalars(
         select(SyncJob.code).join(SyncRun, SyncRun.job_id == SyncJob.id)
-        .where(SyncJob.code.in_(plan.batch_jobs), SyncRun.status == "succeeded")))
-    return [code for code in plan.batch_jobs if code not in done]
+        .where(SyncJob.code.in_(codes), SyncRun.status == "succeeded")))
+    return [code for code in codes if code not in done]
 
 
 @dataclass(frozen=True)
@@ -168,16 +176,24 @@ def run_batch(
     context: jobs.RunContext,
     codes: list[str],
     progress: Callable[[str, int], None] | None = None,
+    streams: frozenset[str] = frozenset(),
 ) -> list[Outcome]:
-    """Run each job once; a failure is recorded on its run and reported, the others go on."""
+    """Run each job once (the cdc jobs in `streams` until their source is idle); a failure is
+    recorded on its run and reported, the others go on."""
     outcomes = []
     for code in codes:
         def report(rows: int, code: str = code) -> None:
             if progress is not None:
                 progress(code, rows)
 
+        def streamed(status: stream.StreamStatus, code: str = code) -> None:
+            report(status.rows, code)
+
         try:
-            outcomes.append(Outcome(code, jobs.run_job(context, code, report)))
+            run = (stream.run_stream(context, code, stop_after_idle=STREAM_IDLE_SECONDS,
+                                     progress=streamed)
+                   if code in streams else jobs.run_job(context, code, report))
+            outcomes.append(Outcome(code, run))
         except (SourceError, WarehouseError, Conflict) as exc:
             outcomes.append(Outcome(code, None, str(exc).splitlines()[0] if str(exc) else
                                     type(exc).__name__))

@@ -20,17 +20,26 @@ from datapolis.errors import UserError
 Params = Sequence[Any] | Mapping[str, Any] | None
 WriteMode = Literal["append", "replace", "create"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Letters of any script (department files name their columns in Chinese: 月保障金额（元）),
+# digits, _ and the brackets and % such names carry; always double-quoted in SQL, so what could
+# end a quoted name (`"`), white space and every other punctuation mark stay out.
+_IDENTIFIER = re.compile(r"[^\W\d][\w（）()%]{0,62}")  # fullmatch: `$` would let "x\n" by
 
 
 class WarehouseError(UserError):
     """A warehouse operation failed in a way the caller can explain (bad name, bad SQL...)."""
 
 
+def is_identifier(name: str) -> bool:
+    """Whether the warehouse accepts `name` for a schema, table or column."""
+    return _IDENTIFIER.fullmatch(name) is not None
+
+
 def check_identifier(name: str, what: str = "name") -> str:
-    if not _IDENTIFIER.match(name):
+    if not is_identifier(name):
         raise WarehouseError(
-            f"invalid {what} {name!r}: use letters, digits and _, starting with a letter or _"
+            f"invalid {what} {name!r}: use letters, digits, _, brackets and %, starting with a "
+            "letter or _, at most 63 characters"
         )
     return name
 

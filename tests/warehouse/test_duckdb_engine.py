@@ -9,6 +9,7 @@ import pytest
 
 from datapolis.errors import ConfigError
 from datapolis.warehouse import LAYERS, DuckDBEngine, WarehouseError, ensure_layers, ods_schema
+from datapolis.warehouse.engine import check_identifier, is_identifier, quote_identifier
 
 
 @pytest.fixture
@@ -156,3 +157,21 @@ def test_unopenable_path_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "dir.duckdb").mkdir()
     with pytest.raises(ConfigError, match="cannot open warehouse"):
         DuckDBEngine(tmp_path / "dir.duckdb")
+
+
+@pytest.mark.parametrize("name", ["gmsfhm", "_deleted", "序号", "月保障金额（元）", "乡镇（街道）",
+                                  "Col_1", "x" * 63])
+def test_names_of_any_script_are_identifiers(engine: DuckDBEngine, name: str) -> None:
+    assert is_identifier(name)
+    engine.execute("CREATE SCHEMA IF NOT EXISTS ods_t")
+    engine.write("ods_t.names", pa.table({name: [1]}), mode="replace")
+    assert engine.query(f"SELECT {quote_identifier(name)} AS v FROM ods_t.names").column(
+        "v").to_pylist() == [1]
+
+
+@pytest.mark.parametrize("name", ['a"b', "1abc", "a b", "x;drop", "a-b", "", "x" * 64,
+                                  "名称\n", "a.b"])
+def test_what_could_break_out_of_quotes_is_refused(name: str) -> None:
+    assert not is_identifier(name)
+    with pytest.raises(WarehouseError, match="invalid column"):
+        check_identifier(name, "column")

@@ -11,11 +11,11 @@ from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.rules.context import RuleContext
 from datapolis.catalog.rules.registry import Category, Finding, Severity, rule
 from datapolis.catalog.rules.text import fold
+from datapolis.warehouse.engine import is_identifier
 from datapolis.web.i18n import N_
 
 ITEMS, B, W = Category.ITEMS, Severity.BLOCKING, Severity.WARNING
 NEEDS_LENGTH = frozenset({DataType.STRING, DataType.DECIMAL})
-COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 CODED_NAME = re.compile(r"(代码|编码|代号|类别|类型)$")
 # "c18" fixed, "c..50" up to 50, "n2" fixed digits (GB/T 18391 representation).
 FORMAT = re.compile(r"^[a-z]+(\.\.)?(\d+)$")
@@ -65,7 +65,7 @@ def columns_valid(entry: CatalogEntry, ctx: RuleContext) -> Iterator[Finding]:
         column = item.column_name
         if column is None:
             continue
-        if not COLUMN.match(column):
+        if not is_identifier(column):
             yield Finding(N_("column %(column)s of item %(item)s is not an identifier"),
                           {"column": column, "item": item.name})
         elif column.lower() in seen:

@@ -25,7 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datapolis.catalog import mapping, profiles, profiling
-from datapolis.catalog.enums import CatalogType, DataType, FormatClass, ShareType, UpdateCycle
+from datapolis.catalog.enums import (
+    UNCLASSIFIED_HEADING,
+    UNCLASSIFIED_SUBJECT,
+    CatalogType,
+    DataType,
+    FormatClass,
+    ShareType,
+    UpdateCycle,
+)
 from datapolis.catalog.lifecycle import EDITABLE
 from datapolis.catalog.models import CatalogEntry, InfoItem
 from datapolis.catalog.schemas import EntryCreate, ItemInput
@@ -52,7 +60,6 @@ HOOK_NAME = "catalog.autoregister"
 PROFILE_EVERY = timedelta(minutes=30)  # streams: re-profile a table at most this often
 AUTO_TAG = "自动登记"
 # Auto-registered entries cannot know their classification; 99 / 999 say "not classified yet".
-UNCLASSIFIED_SUBJECT, UNCLASSIFIED_HEADING = "99", "999"
 SUGGESTIONS_PER_ITEM = 3
 
 _DECLARED_LENGTH = re.compile(r"\(\s*(\d+)")

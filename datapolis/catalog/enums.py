@@ -20,6 +20,11 @@ class EntryStatus(enum.StrEnum):
     RETIRED = "retired"  # 下架
 
 
+# Auto-registration files a new table under 项 99 / 目 999 until a person classifies it;
+# rule R50 keeps such an entry from publication.
+UNCLASSIFIED_SUBJECT, UNCLASSIFIED_HEADING = "99", "999"
+
+
 class CatalogType(enum.StrEnum):
     BASIC_POPULATION = "basic_population"
     BASIC_LEGAL_ENTITY = "basic_legal_entity"

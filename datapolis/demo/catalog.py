@@ -20,8 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datapolis.catalog import service
-from datapolis.catalog.autoregister import AUTO_TAG, UNCLASSIFIED_HEADING
-from datapolis.catalog.enums import CatalogType, EntryStatus, ShareMethod, ShareType, UpdateCycle
+from datapolis.catalog.autoregister import AUTO_TAG
+from datapolis.catalog.enums import (
+    UNCLASSIFIED_HEADING,
+    CatalogType,
+    EntryStatus,
+    ShareMethod,
+    ShareType,
+    UpdateCycle,
+)
 from datapolis.catalog.lifecycle import Action
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.schemas import EntryUpdate, ItemInput

@@ -229,6 +229,7 @@ CASES: dict[str, tuple[Change, Change]] = {
                  setting(related_codes=["101001/000002"]))),
     "R48": (other(warehouse_table=TABLE, resource_code="305001/000001"),
             other(warehouse_table=TABLE)),
+    "R50": (nothing, setting(heading="999", prefix="101999", resource_code="101999/000001")),
     "R49": (other(name="常住人口基本信息", provider_id=11),
             other(name="常住人口 基本信息")),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from datapolis.catalog.enums import CLASS_OF, CatalogType
+from datapolis.catalog.enums import CLASS_OF, UNCLASSIFIED_HEADING, CatalogType
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.rules.context import RuleContext
 from datapolis.catalog.rules.registry import Category, Finding, Severity, rule
@@ -86,3 +86,12 @@ def department_subject_owned(entry: CatalogEntry, ctx: RuleContext) -> Iterator[
     if others:
         yield Finding(N_("subject %(code)s is also used by %(n)s other provider(s)"),
                       {"code": entry.subject, "n": len(others)})
+
+
+@rule("R50", "Classified by a person", "已由人工完成分类", category=C, severity=B)
+def classified_by_a_person(entry: CatalogEntry, ctx: RuleContext) -> Iterator[Finding]:
+    """The entry is not under auto-registration's placeholder 目 999 (项 99 outside the basic
+    catalog): someone chose where it belongs, which also gives it its real resource code."""
+    if entry.heading == UNCLASSIFIED_HEADING:
+        yield Finding(N_("not classified yet: 目 999 is the placeholder of auto-registration; "
+                         "classify the entry again"))

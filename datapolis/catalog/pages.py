@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from datapolis.catalog import mapping, preview, profiles, service, standards
+from datapolis.catalog import mapping, preview, profiles, search_page, service, standards
 from datapolis.catalog.access import actor_of, check_changes, check_provider, own_provider_ids
 from datapolis.catalog.api import visible_entry
 from datapolis.catalog.enums import (
@@ -129,6 +129,8 @@ def entries_page(
         "providers": sorted(providers.values(), key=lambda org: org.code),
         "filters": {"provider": provider, "status": status, "type": kind},
         "can_edit": principal.can(Permission.EDIT_CATALOG),
+        "search": search_page.search_view(request, session, principal)
+        if search_page.wanted(request) else None,
     })
 
 

@@ -3,8 +3,8 @@ the data highway) and its first rows, masked by each item's security grade.
 
 Masking happens in the SQL that reads the rows, so a value a reader may not see never leaves
 the warehouse: L1 items are shown, L2–L3 keep their first and last character, and L4 items,
-items graded 核心/重要 and items without a grade are not read at all. The security capability
-(issue 6) will put its de-identification policy behind `treatment`.
+items graded 核心/重要 and items without a grade are not read at all. The masking is the
+security slice's `mask` method (datapolis.security.deid).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datapolis.catalog.models import CatalogEntry, InfoItem
 from datapolis.catalog.rules.grades import OPENABLE, parse_grade
 from datapolis.ingest.jobs import jobs_landing_in
 from datapolis.ingest.models import SyncJob
+from datapolis.security.deid.methods import MASK
 from datapolis.warehouse.engine import Engine, TableName, WarehouseError, quote_identifier
 
 SAMPLE_ROWS = 10
@@ -55,9 +56,7 @@ def lineage(session: Session, entry: CatalogEntry) -> list[SyncJob]:
 
 
 def _masked(column: str) -> str:
-    text = f"CAST({quote_identifier(column)} AS VARCHAR)"
-    return (f"CASE WHEN {text} IS NULL THEN NULL WHEN length({text}) <= 2 THEN '**' "
-            f"ELSE left({text}, 1) || repeat('*', length({text}) - 2) || right({text}, 1) END")
+    return MASK.expression(quote_identifier(column), column, {"first": 1, "last": 1})
 
 
 def sample(engine: Engine, entry: CatalogEntry, limit: int = SAMPLE_ROWS) -> Sample | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 
 from datapolis.errors import ConfigError
 from datapolis.warehouse.engine import (
@@ -25,6 +26,7 @@ from datapolis.warehouse.engine import (
     TableName,
     WarehouseError,
     WriteMode,
+    check_identifier,
     quote_identifier,
 )
 
@@ -278,6 +280,20 @@ class DuckDBEngine:
                 [target.schema, target.name],
             )
         )
+
+    def create_function(
+        self,
+        name: str,
+        function: Callable[[pa.Array], pa.Array],
+        parameters: Sequence[str],
+        returns: str,
+    ) -> None:
+        """Register a vectorised (Arrow in, Arrow out) Python function for SQL on every cursor."""
+        with self._lock:
+            self._root.create_function(
+                check_identifier(name, "function"), function,
+                [duckdb.sqltype(t) for t in parameters], duckdb.sqltype(returns),
+                type=PythonUDFType.ARROW)
 
     def close(self) -> None:
         self._root.close()

@@ -13,10 +13,10 @@ Grade = Literal["L1", "L2", "L3", "L4"]
 class Signal:
     """Evidence in a column's name or comment.
 
-    `words` are looked for inside the comment and the name (Chinese names are common in files);
+    `words` are looked for inside the comment and the name (CSV files have Chinese headers);
     `tokens` are pinyin abbreviations compared with the name's `_`-separated parts: equal, or
-    the part's suffix when the token has three letters or more (`hjdz` ends with `dz`? no:
-    two-letter tokens are too ambiguous to match inside a part).
+    the part's suffix when the token has three letters or more (`wgy_lxdh` has `lxdh`;
+    two-letter tokens such as `dz` are too ambiguous to match inside a longer part).
     """
 
     weight: float

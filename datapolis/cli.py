@@ -24,6 +24,7 @@ from datapolis.errors import ConfigError, UserError
 from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
 from datapolis.registry.db import Registry
+from datapolis.security.audit import cli as audit_cli
 
 app = typer.Typer(
     name="datapolis",
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(ingest_cli.app, name="source")

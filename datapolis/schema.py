@@ -10,10 +10,12 @@ from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.registry.base import Base
+from datapolis.security.audit import models as audit_models
 
 metadata = Base.metadata
 
 __all__ = [
+    "audit_models",
     "catalog_demand_models",
     "catalog_models",
     "catalog_profiles",

@@ -26,6 +26,7 @@ from datapolis.catalog.versions import Actor, record_version
 from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.orgs.models import Organisation
 from datapolis.registry.base import utcnow
+from datapolis.security.audit import service as audit
 from datapolis.web.render import SHOWN_ZONE
 
 RESOURCE_CODE = re.compile(r"^(\d{6}(?:\d{3})?)/(\d{6})$")
@@ -349,6 +350,9 @@ def transition(
         raise UserError(f"entry {entry.resource_code} is not ready: " + "; ".join(problems))
     if action is Action.PUBLISH:
         check_publishable(session, entry)  # 409 naming every blocking rule that fails
+    audit.record(session, kind=f"catalog.{action.value}", actor=actor.name,
+                 org=entry.provider.code, details={"entry": entry.resource_code,
+                 "from": entry.status.value, "to": rule.target.value, "comment": comment})
     entry.status = rule.target
     if action is Action.PUBLISH and entry.publish_date is None:
         entry.publish_date = utcnow().astimezone(SHOWN_ZONE).date()

@@ -20,6 +20,7 @@ from datapolis.orgs.passwords import (
     verify_password,
 )
 from datapolis.registry.base import utcnow
+from datapolis.security.audit import service as audit
 
 ORG_CODE = re.compile(r"^[0-9a-z][0-9a-z_]{1,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
@@ -257,6 +258,8 @@ def authenticate_user(session: Session, *, username: str, password: str) -> User
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    audit.record(session, kind="login", actor=user.username, org=user.org.code,
+                 details={"method": "password"})
     return user
 
 
@@ -396,6 +399,8 @@ def authenticate_app(session: Session, *, app_key: str, secret: str) -> ApiApp |
     ok = verify_password(app.secret_hash if app else None, secret)
     if app is None or not ok or app.revoked_at is not None:
         return None
+    audit.record(session, kind="login", actor=f"app:{app.app_key}", org=app.org.code,
+                 details={"method": "client_credentials"})
     return app
 
 

@@ -206,3 +206,17 @@ def test_bad_input_is_refused_clearly(registry: Registry) -> None:
         service.create_log(session, name="x", hash="md5")
     with pytest.raises(UserError, match="truncated or damaged"):
         proofs.load('{"format": "datapolis-audit-receipt/1", "ev', proofs.RECEIPT_FORMAT)
+
+
+def test_logins_are_audit_events(registry: Registry) -> None:
+    from conftest import PASSWORD, make_city, make_users
+
+    from datapolis.orgs import service as orgs
+
+    with registry.session() as session:
+        make_users(session, make_city(session))
+        assert orgs.authenticate_user(session, username="org_user", password=PASSWORD)
+        assert orgs.authenticate_user(session, username="org_user", password="wrong") is None
+    with registry.engine.connect() as connection:
+        rows = connection.execute(text("SELECT kind, actor, org FROM audit_events")).all()
+    assert [tuple(r) for r in rows] == [("login", "org_user", "371300_gaj")]

@@ -13,6 +13,7 @@ from datapolis.security import deid
 from datapolis.security.crypto import hmac_sm3
 from datapolis.security.deid import DeidError, Plan, Rule
 from datapolis.warehouse import DuckDBEngine
+from datapolis.warehouse.engine import WarehouseError
 
 KEY_A = b"a" * 32
 KEY_B = b"b" * 32
@@ -221,3 +222,12 @@ def test_a_policy_view_reads_through_the_warehouse(engine: DuckDBEngine) -> None
     department = deid.read(engine, TABLE, deid.view_for(items, "department", KEY_A))
     assert department.column("phone").to_pylist()[0] == hmac_sm3(
         KEY_A, b"13800001234").hex()[:32]
+
+
+def test_column_and_table_names_never_become_sql(engine: DuckDBEngine) -> None:
+    with pytest.raises(WarehouseError, match="invalid name"):
+        deid.deidentified_select(TABLE, Plan((Rule('name" FROM x; --', "mask"),)))
+    with pytest.raises(WarehouseError, match="must be qualified"):
+        deid.deidentified_select("people", Plan((Rule("name"),)))
+    with pytest.raises(WarehouseError, match="invalid name"):
+        deid.read(engine, TABLE, Plan((Rule("income", "noise"),), key=KEY_A, row_id="id;1"))

@@ -27,6 +27,8 @@ from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
 from datapolis.registry.db import Registry, open_registry
+from datapolis.security.audit.checkpointer import Checkpointer
+from datapolis.security.audit.signing import Signer
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.headers import install_security_headers
@@ -80,9 +82,13 @@ def create_app(
             scheduler = Scheduler(jobs.RunContext.from_settings(settings, registry, engine))
             scheduler.start()
         app.state.scheduler = scheduler
+        checkpointer = Checkpointer(registry, Signer.from_secret(settings.secret_key))
+        checkpointer.start()
+        app.state.audit_checkpointer = checkpointer
         try:
             yield
         finally:
+            checkpointer.stop()
             if scheduler is not None:
                 scheduler.stop()
             if warehouse is None:

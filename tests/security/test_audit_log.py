@@ -220,3 +220,26 @@ def test_logins_are_audit_events(registry: Registry) -> None:
     with registry.engine.connect() as connection:
         rows = connection.execute(text("SELECT kind, actor, org FROM audit_events")).all()
     assert [tuple(r) for r in rows] == [("login", "org_user", "371300_gaj")]
+
+
+def test_the_server_checkpointer_signs_when_due(registry: Registry) -> None:
+    from datapolis.security.audit.checkpointer import Checkpointer
+
+    checkpointer = Checkpointer(registry, SIGNER, every_events=5)
+    fill(registry, 4, signed_at=())
+    assert checkpointer.tick() is None
+    fill(registry, 1, signed_at=())
+    signed = checkpointer.tick()
+    assert signed is not None and signed.size == 5
+    checkpointer.start(every=0.01)
+    checkpointer.stop()
+    assert report(registry).ok
+
+
+def test_the_app_runs_a_checkpointer(app: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from datapolis.security.audit.checkpointer import Checkpointer
+
+    with TestClient(app, base_url="https://testserver") as client:  # type: ignore[arg-type]
+        assert isinstance(client.app.state.audit_checkpointer, Checkpointer)  # type: ignore[attr-defined]

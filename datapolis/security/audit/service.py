@@ -161,3 +161,31 @@ def checkpoint_if_due(
     ):
         return None
     return checkpoint(session, signer, log=log)
+
+
+def search_events(
+    session: Session,
+    *,
+    log: str = DEFAULT_LOG,
+    kind: str | None = None,
+    actor: str | None = None,
+    org: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Events newest first, filtered by exact kind, actor and organisation and a time range."""
+    target = get_log(session, log)
+    query = select(AuditEvent).where(AuditEvent.log_id == target.id)
+    for column, value in ((AuditEvent.kind, kind), (AuditEvent.actor, actor),
+                          (AuditEvent.org, org)):
+        if value:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEvent.recorded_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.recorded_at < until)
+    query = query.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+

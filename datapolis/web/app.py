@@ -28,6 +28,7 @@ from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
 from datapolis.registry.db import Registry, open_registry
 from datapolis.security.audit import api as audit_api
+from datapolis.security.audit import pages as audit_pages
 from datapolis.security.audit.checkpointer import Checkpointer
 from datapolis.security.audit.signing import Signer
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
@@ -43,9 +44,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
-           demand_pages.router, audit_api.router]
+           demand_pages.router, audit_api.router, audit_pages.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
-                      *ingest_pages.NAV, *orgs_pages.NAV]
+                      *ingest_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV]
 
 
 def template_dirs() -> list[Path]:

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-VENDOR := datapolis/web/static/vendor/.stamp
+VENDOR := build/vendor/.stamp
 B ?=
 
 .PHONY: install assets browser services run test lint typecheck pytest bench clean

@@ -32,7 +32,7 @@ from datapolis.registry.db import open_registry
 from datapolis.web.app import create_app
 
 # Routes FastAPI and the static mount add on their own; they are public by nature.
-KNOWN_PUBLIC = {"/openapi.json", "/static"}
+KNOWN_PUBLIC = {"/openapi.json", "/static", "/static/vendor"}
 
 TARGET_ORG = "371302_gaj"
 TARGET_USER = "target_user"

@@ -33,6 +33,7 @@ from datapolis.security.audit.checkpointer import Checkpointer
 from datapolis.security.audit.signing import Signer
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
+from datapolis.web.assets import VENDOR_DIR
 from datapolis.web.headers import install_security_headers
 from datapolis.web.nav import NavItem
 from datapolis.web.render import local_time
@@ -123,7 +124,7 @@ def create_app(
     errors.install(app)
     install_security_headers(app, hsts=settings.cookies_secure and settings.env != "dev")
     system.install_metrics(app)
-    system.mount_static(app, STATIC_DIR)
+    system.mount_static(app, STATIC_DIR, VENDOR_DIR)
     for router in ROUTERS:
         app.include_router(router)
     return app

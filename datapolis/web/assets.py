@@ -1,7 +1,9 @@
-"""Copy the pinned browser libraries from node_modules/ into static/vendor/.
+"""Copy the pinned browser libraries from node_modules/ into build/vendor/, served at
+/static/vendor/.
 
 Run `npm ci` first (package.json pins exact versions, package-lock.json is committed), then
-`python -m datapolis.web.assets`. The vendor folder is git-ignored: no built files in the repo.
+`python -m datapolis.web.assets`. The copies are build output: they live outside the package
+source (in the git-ignored build/ folder), so the package holds only code we wrote.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 WEB_DIR = Path(__file__).resolve().parent
 REPO_ROOT = WEB_DIR.parent.parent
-VENDOR_DIR = WEB_DIR / "static" / "vendor"
+VENDOR_DIR = REPO_ROOT / "build" / "vendor"
 
 # node_modules path -> name under static/vendor/
 ASSETS: dict[str, str] = {

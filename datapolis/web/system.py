@@ -151,6 +151,9 @@ def install_metrics(app: FastAPI) -> None:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
 
-def mount_static(app: FastAPI, directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+def mount_static(app: FastAPI, directory: Path, vendor: Path) -> None:
+    """Our own files under /static, the copied third-party libraries under /static/vendor
+    (mounted first: the longer prefix must win)."""
+    vendor.mkdir(parents=True, exist_ok=True)
+    app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
     app.mount("/static", StaticFiles(directory=directory), name="static")

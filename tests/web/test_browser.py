@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from datapolis.config import Settings
 from datapolis.registry import migrate
 from datapolis.registry.db import open_registry
-from datapolis.web.app import STATIC_DIR, create_app
+from datapolis.web.app import create_app
+from datapolis.web.assets import VENDOR_DIR
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def _free_port() -> int:
 @pytest.fixture
 def live_app(tmp_path: Path) -> Iterator[str]:
     """The app served by uvicorn in a thread; yields its base URL."""
-    if not (STATIC_DIR / "vendor" / "htmx.min.js").is_file():
+    if not (VENDOR_DIR / "htmx.min.js").is_file():
         pytest.fail("vendor assets missing: run `npm ci && python -m datapolis.web.assets`")
     registry = open_registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
     migrate.upgrade(registry)

@@ -21,7 +21,8 @@ from datapolis.config import Settings
 from datapolis.orgs import service as orgs_service
 from datapolis.registry import migrate
 from datapolis.registry.db import open_registry
-from datapolis.web.app import STATIC_DIR, create_app
+from datapolis.web.app import create_app
+from datapolis.web.assets import VENDOR_DIR
 from tests.web.test_browser import _free_port, _watch_console, browser, screenshots  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -42,7 +43,7 @@ def _entry(name: str, summary: str, heading: str, tags: list[str]) -> EntryCreat
 @pytest.fixture
 def catalog_app(tmp_path: Path) -> Iterator[str]:
     """The app under uvicorn with a catalog: one submitted entry, two published ones."""
-    if not (STATIC_DIR / "vendor" / "htmx.min.js").is_file():
+    if not (VENDOR_DIR / "htmx.min.js").is_file():
         pytest.fail("vendor assets missing: run `npm ci && python -m datapolis.web.assets`")
     registry = open_registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
     migrate.upgrade(registry)

@@ -95,8 +95,8 @@ def main() -> None:
     key = deid.release_key("bench-secret-not-for-production", "bench")
     timings: dict[str, dict[str, float]] = {}
     for name, plan in plans(key).items():
-        deid.plans.prepare(engine, plan)
-        select = deid.deidentified_select(TABLE, plan)
+        joined = deid.plans.prepare(engine, TABLE, plan)
+        select = deid.deidentified_select(TABLE, plan, joined)
         fold = ", ".join(f"bit_xor(hash({quote_identifier(r.column)}))" for r in plan.rules)
         runs = args.runs if "pseudonym" not in name else max(1, args.runs - 1)
         timings[name] = {

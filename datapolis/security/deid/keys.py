@@ -2,14 +2,18 @@
 
 A pseudonym is HMAC-SM3(key, value), so the same person gets the same pseudonym everywhere one
 key is used (joins work inside a release, or across one consumer's grants) and a different one
-under any other key (two consumers cannot join their copies). DuckDB has no SM3, so each key's
-HMAC is a vectorised Python function registered on the warehouse connection; its name carries a
-fingerprint of the key, never the key.
+under any other key (two consumers cannot join their copies). DuckDB has no SM3, so a large
+read joins a pseudonym table computed once per distinct value (`pseudonyms.py`), and a small
+read calls the key's HMAC as a vectorised Python function registered on the warehouse
+connection; table and function names carry a fingerprint of the key, never the key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 from cryptography.hazmat.primitives import hashes
@@ -40,6 +44,9 @@ class KeyContext:
 
     key: bytes
     row_id: str | None = None  # a column naming each row; noise is drawn per row when given
+    # Columns whose pseudonyms come from a joined pseudonym table: column -> quoted SQL name
+    # of the joined pseudonym; every other pseudonym calls the key's function.
+    joined: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.key) < 16:
@@ -52,6 +59,12 @@ class KeyContext:
     def pseudonym_function(self) -> str:
         return f"dp_pseudonym_{self.fingerprint}"
 
+    def pseudonym_sql(self, column_sql: str, column: str) -> str:
+        joined = self.joined.get(column)
+        if joined is not None:
+            return joined
+        return f"{self.pseudonym_function()}(CAST({column_sql} AS VARCHAR))"
+
     def seed(self, column: str) -> int:
         return int.from_bytes(hmac_sm3(self.key, b"noise/" + column.encode())[:8]) >> 1
 
@@ -60,28 +73,45 @@ class KeyContext:
         return quote_identifier(self.row_id) if self.row_id else None
 
 
-class _Pseudonyms:
-    """HMAC-SM3 over a whole Arrow column: the pads are hashed once, each value costs two
-    SM3 finalisations from copied states, and repeated values within a batch are computed once."""
+def _sm3_state() -> Any:
+    # hashlib's SM3 (OpenSSL) copies and finalises in about half the time of cryptography's
+    # Hash objects; where the linked OpenSSL lacks SM3, cryptography's own build has it.
+    if "sm3" in hashlib.algorithms_available:
+        return hashlib.new("sm3")
+    return hashes.Hash(hashes.SM3())
+
+
+def _digest(state: Any) -> bytes:
+    return bytes(state.digest() if hasattr(state, "digest") else state.finalize())
+
+
+class Pseudonyms:
+    """HMAC-SM3 of many values under one key: the pads are hashed once, so each value costs
+    two SM3 finalisations from copied states (about 1 µs in CPython)."""
 
     def __init__(self, key: bytes) -> None:
         block = (sm3(key) if len(key) > _BLOCK else key).ljust(_BLOCK, b"\0")
-        self._inner = hashes.Hash(hashes.SM3())
+        self._inner = _sm3_state()
         self._inner.update(bytes(b ^ 0x36 for b in block))
-        self._outer = hashes.Hash(hashes.SM3())
+        self._outer = _sm3_state()
         self._outer.update(bytes(b ^ 0x5C for b in block))
 
-    def one(self, value: str) -> str:
+    def one(self, value: bytes) -> str:
         inner = self._inner.copy()
-        inner.update(value.encode())
+        inner.update(value)
         outer = self._outer.copy()
-        outer.update(inner.finalize())
-        return outer.finalize().hex()[:PSEUDONYM_HEX]
+        outer.update(_digest(inner))
+        return _digest(outer).hex()[:PSEUDONYM_HEX]
+
+    def many(self, values: Iterable[bytes]) -> list[str]:
+        one = self.one
+        return [one(value) for value in values]
 
     def __call__(self, column: pa.Array) -> pa.Array:
-        seen: dict[str, str] = {}
+        """The UDF: repeated values within a batch are computed once."""
+        seen: dict[bytes, str] = {}
         out: list[str | None] = []
-        for value in column.to_pylist():
+        for value in column.cast(pa.binary()).to_pylist():
             if value is None:
                 out.append(None)
                 continue
@@ -99,5 +129,5 @@ def install(engine: Engine, context: KeyContext) -> None:
     name = context.pseudonym_function()
     if engine.count("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]):
         return
-    engine.create_function(name, _Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
+    engine.create_function(name, Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
 

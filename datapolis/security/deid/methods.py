@@ -1,13 +1,15 @@
 """De-identification methods (GB/T 37964): each turns one column into a DuckDB SQL expression.
 
 Methods are plugins in one registry; the built-ins register themselves the same way an outside
-method would. A method's parameters are validated ints or choices from a fixed list, so nothing a
-user types ever becomes SQL text: columns pass through `quote_identifier`, numbers are rendered
-by `int()`, choices come from the method's own list.
+method would. A method's parameters are validated ints, choices from a fixed list, or short
+lower-case names (used only in warehouse table names, never in an expression), so nothing a
+user types ever becomes SQL text: columns pass through `quote_identifier`, numbers are
+rendered by `int()`, choices come from the method's own list.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -15,6 +17,7 @@ from typing import Protocol
 from datapolis.errors import UserError
 
 MASK_CHARS = ("*", "#", "X", "×", "●")
+NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class DeidError(UserError):
@@ -24,8 +27,9 @@ class DeidError(UserError):
 class Keys(Protocol):
     """What a method may ask of the release or consumer key (see `keys.py`)."""
 
-    def pseudonym_function(self) -> str:
-        """The name of the SQL function computing this key's HMAC-SM3 pseudonyms."""
+    def pseudonym_sql(self, column_sql: str, column: str) -> str:
+        """SQL for the column's HMAC-SM3 pseudonym: a joined pseudonym table's column, or a
+        call of the key's function."""
 
     def seed(self, column: str) -> int:
         """A secret 63-bit seed for one column's noise, fixed by key and column."""
@@ -41,8 +45,14 @@ class Param:
     choices: tuple[str, ...] = ()  # a choice parameter when given, an int otherwise
     low: int = 0
     high: int = 1_000_000_000
+    name: bool = False  # a short lower-case name ("" for the method's own default)
 
     def check(self, method: str, name: str, value: object) -> int | str:
+        if self.name:
+            if not isinstance(value, str) or (value and not NAME.fullmatch(value)):
+                raise DeidError(f"{method}: {name} must be a short name of lower-case letters, "
+                                f"digits and _, starting with a letter, not {value!r}")
+            return value
         if self.choices:
             if value not in self.choices:
                 raise DeidError(f"{method}: {name} must be one of {', '.join(self.choices)}, "
@@ -117,8 +127,8 @@ def _mask(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None)
     text, first, last = _text(column_sql), int(p["first"]), int(p["last"])
     char = "'" + str(p["char"]) + "'"  # one of MASK_CHARS, none of which is a quote
     # Too short to show anything without giving most of it away: mask every character.
-    return (f"CASE WHEN {text} IS NULL THEN NULL "
-            f"WHEN length({text}) <= {first + last} THEN repeat({char}, length({text})) "
+    # NULL needs no branch of its own: every function here returns NULL for it.
+    return (f"CASE WHEN length({text}) <= {first + last} THEN repeat({char}, length({text})) "
             f"ELSE left({text}, {first}) || repeat({char}, length({text}) - {first + last}) "
             f"|| right({text}, {last}) END")
 
@@ -147,9 +157,10 @@ def _district(column_sql: str, _c: str, _p: Mapping[str, int | str], _k: Keys | 
             f"WHEN {city} IS NOT NULL THEN left({text}, {city}) END")
 
 
-def _pseudonym(column_sql: str, _c: str, _p: Mapping[str, int | str], k: Keys | None) -> str:
+def _pseudonym(column_sql: str, column: str, _p: Mapping[str, int | str],
+               k: Keys | None) -> str:
     assert k is not None
-    return f"{k.pseudonym_function()}({_text(column_sql)})"
+    return k.pseudonym_sql(column_sql, column)
 
 
 def _suppress(_s: str, _c: str, _p: Mapping[str, int | str], _k: Keys | None) -> str:
@@ -192,7 +203,11 @@ register(Method("date", "generalisation: date to month or year", _date,
 register(Method("band", "generalisation: number to a band of equal width", _band,
                 {"width": Param(5, low=1)}))
 register(Method("district", "generalisation: address to its district or county", _district))
-register(Method("pseudonym", "keyed pseudonym (HMAC-SM3)", _pseudonym, needs_key=True))
+# `family` names the pseudonym table a large read joins (pseudonyms.py): columns holding the
+# same kind of value (resident IDs in several tables) share one, so each value is hashed once.
+# It never changes a pseudonym, which depends on the key and the value alone.
+PSEUDONYM = register(Method("pseudonym", "keyed pseudonym (HMAC-SM3)", _pseudonym,
+                            {"family": Param("", name=True)}, needs_key=True))
 SUPPRESS = register(Method("suppress", "suppression", _suppress))
 register(Method("clamp", "top and bottom coding", _clamp, {
     "low": Param(0, low=-(2**62), high=2**62), "high": Param(100, low=-(2**62), high=2**62)}))

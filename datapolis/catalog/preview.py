@@ -27,7 +27,7 @@ _DELETED = "_deleted"  # soft-deleted rows of a cdc job stay in ods with this fl
 
 
 def treatment(grade: str | None) -> Treatment:
-    general = parse_grade(grade)  # L1..L4 however written; None for 核心/重要 or no grade
+    general = parse_grade(grade)  # however written; 核心/重要, L4 and no grade are hidden
     if general == OPENABLE:
         return "shown"
     if general in ("L2", "L3"):

@@ -296,7 +296,7 @@ def test_findings_name_what_is_wrong() -> None:
 
 @pytest.mark.parametrize(("given", "grade"), [
     ("L1", "L1"), ("l4", "L4"), ("3", "L3"), ("二级", "L2"), (" L2 ", "L2"),
-    ("L5", None), ("核心", None), ("", None), (None, None),
+    ("L5", None), ("核心", "core"), ("重要数据", "important"), ("", None), (None, None),
 ])
 def test_grades_read_in_several_spellings(given: str | None, grade: str | None) -> None:
     assert parse_grade(given) == grade

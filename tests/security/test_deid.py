@@ -183,7 +183,7 @@ def test_k_anonymity_suggests_the_least_generalisation_reaching_k(crowd: DuckDBE
 @dataclass
 class Item:
     column_name: str | None
-    security_grade: str | None
+    confirmed_grade: str | None
 
 
 @dataclass
@@ -192,14 +192,16 @@ class Entry:
 
 
 ITEMS = [Item("xm", "L1"), Item("xb", "2"), Item("gmsfhm", "三级"), Item("lxdh", "L4"),
-         Item("zz", None), Item("hx", "核心"), Item(None, "L1")]
+         Item("zz", None), Item("hx", "核心"), Item(None, "L1"), Item("zy", "重要数据")]
 
 
 @pytest.mark.parametrize(("audience", "key", "expected", "withheld"), [
     ("department", KEY_A, {"xm": "keep", "xb": "keep", "gmsfhm": "mask", "lxdh": "pseudonym"},
-     ("zz", "hx")),
-    ("department", None, {"xm": "keep", "xb": "keep", "gmsfhm": "mask"}, ("lxdh", "zz", "hx")),
-    ("public", KEY_A, {"xm": "keep", "xb": "mask", "gmsfhm": "suppress"}, ("lxdh", "zz", "hx")),
+     ("zz", "hx", "zy")),
+    ("department", None, {"xm": "keep", "xb": "keep", "gmsfhm": "mask"},
+     ("lxdh", "zz", "hx", "zy")),
+    ("public", KEY_A, {"xm": "keep", "xb": "mask", "gmsfhm": "suppress"},
+     ("lxdh", "zz", "hx", "zy")),
 ])
 def test_policy_per_grade_and_audience(
     audience: str, key: bytes | None, expected: dict[str, str], withheld: tuple[str, ...]

@@ -1,31 +1,27 @@
-"""Security grades of information items, in the vocabulary of the security capability.
+"""Security grades of information items: the security capability's vocabulary, re-exported.
 
-General data is graded L1 (不敏感) to L4 (敏感): L1 may be opened to the public, L2 and L3 only
-de-identified and by application, L4 never. Until the security slice lands, an item's grade is
-a plain code; `L3`, `l3`, `3` and `三级` all read as L3.
+The catalog and its rules read grades here so that they and the de-identification policy agree
+on one vocabulary (datapolis/security/grades.py): 核心 > 重要 > L4 > L3 > L2 > L1.
 """
 
 from __future__ import annotations
 
-import re
+from datapolis.security.grades import (
+    CORE,
+    GENERAL,
+    IMPORTANT,
+    NEVER_OPEN,
+    ON_APPLICATION,
+    OPENABLE,
+    ORDER,
+    UnknownGrade,
+    highest,
+    parse_grade,
+    rank,
+    require_grade,
+)
 
-GRADES = ("L1", "L2", "L3", "L4")
-OPENABLE = "L1"
-NEVER_OPEN = "L4"
-_CHINESE = {"一": "1", "二": "2", "三": "3", "四": "4"}
-_GRADE = re.compile(r"^(?:L|l)?([1-4])(?:级)?$")
+GRADES = GENERAL  # the general grades L1..L4, lowest first
 
-
-def parse_grade(code: str | None) -> str | None:
-    """`L1`..`L4` for a recognisable grade, None for no grade or one not understood."""
-    if code is None:
-        return None
-    text = code.strip()
-    if len(text) == 2 and text[0] in _CHINESE and text[1] == "级":
-        text = _CHINESE[text[0]]
-    found = _GRADE.match(text)
-    return f"L{found[1]}" if found else None
-
-
-def rank(grade: str) -> int:
-    return GRADES.index(grade) + 1
+__all__ = ["CORE", "GENERAL", "GRADES", "IMPORTANT", "NEVER_OPEN", "ON_APPLICATION", "OPENABLE",
+           "ORDER", "UnknownGrade", "highest", "parse_grade", "rank", "require_grade"]

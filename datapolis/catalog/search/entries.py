@@ -6,6 +6,7 @@ import re
 
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.search.documents import Document
+from datapolis.security.grades import parse_grade, rank
 
 # Facets a user filters and counts by, in the order a page shows them.
 FACETS = ("provider", "catalog_type", "share_type", "open", "update_cycle", "grade", "status")
@@ -18,7 +19,10 @@ _NUMBER = re.compile(r"\d+")
 
 
 def grade_rank(grade: str) -> tuple[int, str]:
-    """Order of security grades: by their number (3 > 2, 第4级 > 1), then by the code."""
+    """Order of security grades: the vocabulary's (核心 > 重要 > L4 … L1), then by the code."""
+    known = parse_grade(grade)
+    if known is not None:
+        return (rank(known), grade)
     number = _NUMBER.search(grade)
     return (int(number.group()) if number else -1, grade)
 

@@ -3,8 +3,12 @@
 L1 may be opened; L2 and L3 leave the owning department only de-identified (and only under an
 application, which the sharing slice checks before it asks here); L4 is never opened, and goes
 to another department only as a keyed pseudonym, so records can still be joined without the
-value being read. Items without a recognisable general grade (none yet, or 核心/重要) are
-withheld: the policy fails closed.
+value being read. Core and important data (核心/重要) never leave: withheld for every audience.
+
+Only a grade a person confirmed counts (`confirmed_grade`, see security/grading): an item
+whose grade is merely suggested, typed into a form, or missing is withheld: the policy fails
+closed. `datapolis.security.grading.service.graded_fields` gives an entry's items with their
+confirmed grades.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from datapolis.catalog.rules.grades import parse_grade
 from datapolis.security.deid.methods import DeidError
 from datapolis.security.deid.plans import Plan, Rule
+from datapolis.security.grades import is_general, parse_grade
 
 Audience = Literal["department", "public"]
 AUDIENCES: tuple[Audience, ...] = ("department", "public")
@@ -38,13 +42,13 @@ POLICY: dict[str, dict[Audience, Default]] = {
 
 
 class Item(Protocol):
-    """An information item as the catalog keeps it."""
+    """An information item with the grade a person confirmed (None: not confirmed)."""
 
     @property
     def column_name(self) -> str | None: ...
 
     @property
-    def security_grade(self) -> str | None: ...
+    def confirmed_grade(self) -> str | None: ...
 
 
 class Entry(Protocol):
@@ -56,7 +60,7 @@ def default(grade: str | None, audience: str) -> Default:
     if audience not in AUDIENCES:
         raise DeidError(f"unknown audience {audience!r}; known: {', '.join(AUDIENCES)}")
     general = parse_grade(grade)
-    if general is None:
+    if general is None or not is_general(general):  # none, unknown, important or core
         return Default(WITHHELD)
     return POLICY[general][audience]
 
@@ -74,7 +78,8 @@ def view_for(entry_or_items: Entry | Iterable[Item], audience: str,
     for item in items:
         if not item.column_name:
             continue
-        chosen = default(item.security_grade, audience)
+        # Anything without a confirmed grade (a catalog item as such, too) is withheld.
+        chosen = default(getattr(item, "confirmed_grade", None), audience)
         if chosen.method == WITHHELD or (chosen.method == "pseudonym" and consumer_key is None):
             withheld.append(item.column_name)
         else:

@@ -1,4 +1,4 @@
-"""Rules on the open attribute against the security grades of the items (L1–L4)."""
+"""Rules on the open attribute against the security grades of the items (核心, 重要, L1–L4)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ def _open(entry: CatalogEntry, ctx: RuleContext) -> bool:
     return entry.open_to_public
 
 
-@rule("R22", "An open entry has no L4 item", "向社会开放的资源不得含四级信息项",
+@rule("R22", "An open entry has no L4, important or core item",
+      "向社会开放的资源不得含四级、重要或核心数据信息项",
       category=OPENING, severity=B, applies=_open)
 def open_without_l4(entry: CatalogEntry, ctx: RuleContext) -> Iterator[Finding]:
-    """An entry open to the public has no item graded L4 (L4 is never opened)."""
-    never = [i.name for i in entry.items if parse_grade(i.security_grade) == NEVER_OPEN]
+    """An entry open to the public has no item graded L4, important or core (never opened)."""
+    never = [i.name for i in entry.items if parse_grade(i.security_grade) in NEVER_OPEN]
     if never:
         yield Finding(N_("open to the public with items graded L4: %(items)s"),
                       {"items": "、".join(never)})
@@ -57,10 +58,10 @@ def conditions_without_opening(entry: CatalogEntry, ctx: RuleContext) -> Iterato
         yield Finding(N_("open conditions on an entry that is not open"))
 
 
-@rule("R26", "Security grades are L1 to L4", "信息项安全级别取值有效（L1至L4）",
+@rule("R26", "Security grades are known", "信息项安全级别取值有效（核心、重要、L1至L4）",
       category=OPENING, severity=B)
 def grades_known(entry: CatalogEntry, ctx: RuleContext) -> Iterator[Finding]:
-    """Every grade given on an item is one of L1, L2, L3, L4."""
+    """Every grade given on an item is one of core, important, L1, L2, L3, L4."""
     unknown = [f"{i.name} ({i.security_grade})" for i in entry.items
                if (i.security_grade or "").strip() and parse_grade(i.security_grade) is None]
     if unknown:

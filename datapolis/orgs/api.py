@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from datapolis.orgs import service
@@ -123,6 +124,13 @@ def _unauthorised(detail: str = INVALID_CREDENTIALS) -> HTTPException:
     )
 
 
+def _refused() -> JSONResponse:
+    # Returned, not raised: the request's transaction commits, and with it the audit record
+    # of the failed attempt (raising would roll it back).
+    return JSONResponse({"detail": INVALID_CREDENTIALS}, headers={"WWW-Authenticate": "Bearer"},
+                        status_code=status.HTTP_401_UNAUTHORIZED)
+
+
 def _admit(throttle: LoginThrottle, account: str, address: str) -> None:
     wait = throttle.admit(account, address)
     if wait is not None:
@@ -133,7 +141,8 @@ def _admit(throttle: LoginThrottle, account: str, address: str) -> None:
         )
 
 
-@router.post("/auth/token", dependencies=[Depends(public)])
+@router.post("/auth/token", dependencies=[Depends(public)], response_model=TokenResponse,
+             responses={401: {"description": "wrong credentials (the attempt is audited)"}})
 def issue_token(
     request: Request,
     response: Response,
@@ -145,7 +154,7 @@ def issue_token(
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
-) -> TokenResponse:
+) -> TokenResponse | JSONResponse:
     """OAuth2 token endpoint: `password` grant for users, `client_credentials` for API apps.
 
     Repeated failures for one username or app key, or from one address, are refused for a
@@ -158,10 +167,11 @@ def issue_token(
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "username and password are required")
         account = user_account(username)
         _admit(throttle, account, address)
-        user = service.authenticate_user(session, username=username, password=password)
+        user = service.authenticate_user(session, username=username, password=password,
+                                         address=address)
         if user is None:
             throttle.failed(account, address)
-            raise _unauthorised()
+            return _refused()
         throttle.succeeded(account, address)
         issued = service.issue_token(session, kind="bearer", lifetime=lifetime, user=user)
     elif grant_type == "client_credentials":
@@ -173,10 +183,11 @@ def issue_token(
             )
         account = app_account(client_id)
         _admit(throttle, account, address)
-        app = service.authenticate_app(session, app_key=client_id, secret=client_secret)
+        app = service.authenticate_app(session, app_key=client_id, secret=client_secret,
+                                       address=address)
         if app is None:
             throttle.failed(account, address)
-            raise _unauthorised()
+            return _refused()
         throttle.succeeded(account, address)
         issued = service.issue_token(session, kind="bearer", lifetime=lifetime, app=app)
     else:

@@ -6,6 +6,7 @@ the first platform admin this way before anyone can log in.
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from datapolis.config import get_settings
 from datapolis.errors import ConfigError, UserError
 from datapolis.orgs import service
 from datapolis.orgs.models import OrgKind, Role
+from datapolis.security.audit import service as audit
 
 users = typer.Typer(help="People who sign in: create, list, set passwords, deactivate.",
                     no_args_is_help=True)
@@ -29,6 +31,14 @@ orgs = typer.Typer(help="The organisation tree: city, counties, streets, departm
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def cli_actor() -> str:
+    """How the audit log names an operator at the command line: `cli:<OS user>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry, as in some containers
+        return "cli:unknown"
 
 
 @contextmanager
@@ -47,6 +57,7 @@ def registry_session() -> Iterator[Session]:
                     "run `datapolis db upgrade`"
                 )
             with registry.session() as session:
+                audit.act_as(session, cli_actor(), None)
                 yield session
         finally:
             registry.close()

@@ -20,6 +20,7 @@ from datapolis.orgs import service
 from datapolis.orgs.models import ApiApp, Organisation, User
 from datapolis.orgs.permissions import APP_PERMISSIONS, ROLE_PERMISSIONS, Permission
 from datapolis.registry.db import Registry
+from datapolis.security.audit import service as audit
 
 SESSION_COOKIE = "datapolis_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -100,6 +101,9 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
             principal = Principal(org=record.user.org, user=record.user, via="session",
                                   permissions=ROLE_PERMISSIONS[record.user.role],
                                   csrf_token=record.csrf_token)
+    if principal is not None:
+        actor = principal.name if principal.user is not None else f"app:{principal.name}"
+        audit.act_as(session, actor, principal.org.code)
     request.state.principal = principal
     return principal
 

@@ -59,6 +59,9 @@ def create_organisation(
     )
     session.add(org)
     session.flush()
+    audit.record(session, kind="org.created", org=code, details={
+        "code": code, "kind": kind.value, "division_code": division_code,
+        "parent": parent.code if parent else None})
     return org
 
 
@@ -126,6 +129,7 @@ def update_organisation(
     if parent is not None and parent.id in descendant_ids(session, org):
         raise UserError(f"{parent.name} lies inside {org.name}; that would make a cycle")
     check_placement(kind=org.kind, division_code=new_division, parent=new_parent)
+    before = (org.name, org.short_name, org.division_code, org.parent_id)
     if name is not None:
         if not name.strip():
             raise UserError("an organisation needs a name")
@@ -135,6 +139,13 @@ def update_organisation(
     org.division_code = new_division
     org.parent = new_parent
     session.flush()
+    after = (org.name, org.short_name, org.division_code, org.parent_id)
+    changed = [field for field, old, new in zip(
+        ("name", "short_name", "division_code", "parent"), before, after, strict=True)
+        if old != new]
+    if changed:
+        audit.record(session, kind="org.updated", org=org.code,
+                     details={"code": org.code, "changed": changed})
     return org
 
 
@@ -194,6 +205,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(session, kind="user.created", org=org.code,
+                 details={"user": user.username, "role": role.value})
     return user
 
 
@@ -235,9 +248,13 @@ def update_user(
         if not display_name.strip() or len(display_name) > 100:
             raise UserError("a display name has 1-100 characters")
         user.display_name = display_name.strip()
-    if role is not None:
+    if role is not None and role != user.role:
+        audit.record(session, kind="user.role_changed", org=user.org.code,
+                     details={"user": user.username, "from": user.role.value, "to": role.value})
         user.role = role
-    if is_active is not None:
+    if is_active is not None and is_active != user.is_active:
+        audit.record(session, kind="user.enabled" if is_active else "user.disabled",
+                     org=user.org.code, details={"user": user.username})
         user.is_active = is_active
         if not is_active:
             revoke_tokens(session, user=user)
@@ -250,16 +267,32 @@ def check_password_strength(password: str) -> None:
         raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def authenticate_user(session: Session, *, username: str, password: str) -> User | None:
+def _login_refused(session: Session, *, account: str, org: Organisation | None, method: str,
+                   reason: str, address: str | None) -> None:
+    # The account name as typed (cut to the column's width) and never the password: an
+    # auditor needs to see guessing against a name, not what was guessed.
+    audit.record(session, kind="auth.login_failed", actor=account[:64],
+                 org=org.code if org else None,
+                 details={"method": method, "reason": reason, "address": address})
+
+
+def authenticate_user(
+    session: Session, *, username: str, password: str, address: str | None = None
+) -> User | None:
+    """The user, or None (recorded as a failed sign-in: the caller must still commit)."""
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
+        reason = "unknown_account" if user is None else "wrong_password" if not ok else "disabled"
+        _login_refused(session, account=user.username if user else username,
+                       org=user.org if user else None, method="password", reason=reason,
+                       address=address)
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    audit.record(session, kind="login", actor=user.username, org=user.org.code,
-                 details={"method": "password"})
+    audit.record(session, kind="auth.login", actor=user.username, org=user.org.code,
+                 details={"method": "password", "address": address})
     return user
 
 
@@ -267,6 +300,8 @@ def set_password(session: Session, *, user: User, password: str) -> None:
     check_password_strength(password)
     user.password_hash = hash_password(password)
     revoke_tokens(session, user=user)
+    audit.record(session, kind="auth.password_changed", org=user.org.code,
+                 details={"user": user.username})
 
 
 # --- tokens (web sessions and API bearer tokens) -------------------------------------------
@@ -330,9 +365,21 @@ def resolve_token(session: Session, *, token: str, kind: str) -> AccessToken | N
 
 
 def revoke_token(session: Session, *, token: str) -> None:
+    """End a session (recorded as auth.logout) or a bearer token (auth.token_revoked)."""
     record = session.scalar(select(AccessToken).where(AccessToken.token_hash == _digest(token)))
     if record is not None and record.revoked_at is None:
         record.revoked_at = utcnow()
+        if record.user is not None:
+            actor, org = record.user.username, record.user.org.code
+        else:
+            assert record.app is not None
+            actor, org = f"app:{record.app.app_key}", record.app.org.code
+        if record.kind == "session":
+            audit.record(session, kind="auth.logout", actor=actor, org=org,
+                         details={"via": "session"})
+        else:
+            audit.record(session, kind="auth.token_revoked", actor=actor, org=org,
+                         details={"token_kind": record.kind})
 
 
 def revoke_tokens(session: Session, *, user: User | None = None, app: ApiApp | None = None) -> int:
@@ -376,6 +423,8 @@ def create_app(
     )
     session.add(app)
     session.flush()
+    audit.record(session, kind="app.created", org=org.code,
+                 details={"app": app.app_key, "name": name})
     return IssuedApp(app=app, secret=secret)
 
 
@@ -394,19 +443,26 @@ def list_apps(session: Session, *, org_ids: set[int] | None = None) -> list[ApiA
     return list(session.scalars(query))
 
 
-def authenticate_app(session: Session, *, app_key: str, secret: str) -> ApiApp | None:
+def authenticate_app(
+    session: Session, *, app_key: str, secret: str, address: str | None = None
+) -> ApiApp | None:
+    """The app, or None (recorded as a failed sign-in: the caller must still commit)."""
     app = session.scalar(select(ApiApp).where(ApiApp.app_key == app_key))
     ok = verify_password(app.secret_hash if app else None, secret)
     if app is None or not ok or app.revoked_at is not None:
+        reason = "unknown_account" if app is None else "wrong_secret" if not ok else "revoked"
+        _login_refused(session, account=f"app:{app_key}", org=app.org if app else None,
+                       method="client_credentials", reason=reason, address=address)
         return None
-    audit.record(session, kind="login", actor=f"app:{app.app_key}", org=app.org.code,
-                 details={"method": "client_credentials"})
+    audit.record(session, kind="auth.login", actor=f"app:{app.app_key}", org=app.org.code,
+                 details={"method": "client_credentials", "address": address})
     return app
 
 
 def revoke_app(session: Session, *, app: ApiApp) -> None:
     if app.revoked_at is None:
         app.revoked_at = utcnow()
+        audit.record(session, kind="app.revoked", org=app.org.code, details={"app": app.app_key})
     revoke_tokens(session, app=app)
 
 
@@ -416,4 +472,6 @@ def rotate_app_secret(session: Session, *, app: ApiApp) -> str:
     secret = secrets.token_urlsafe(32)
     app.secret_hash = hash_password(secret)
     revoke_tokens(session, app=app)
+    audit.record(session, kind="app.secret_rotated", org=app.org.code,
+                 details={"app": app.app_key})
     return secret

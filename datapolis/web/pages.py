@@ -82,7 +82,8 @@ def login(
         )
         refused.headers["Retry-After"] = str(wait)
         return refused
-    user = service.authenticate_user(session, username=username.strip(), password=password)
+    user = service.authenticate_user(session, username=username.strip(), password=password,
+                                     address=address)
     if user is None:
         throttle.failed(account, address)
         message = i18n.gettext(request, "Wrong username or password.")

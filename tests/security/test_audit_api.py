@@ -13,30 +13,31 @@ from datapolis.security.audit.signing import Signer
 
 def test_an_auditor_searches_and_checks_a_receipt(app: FastAPI, client: TestClient) -> None:
     auditor = bearer_for(client, Role.AUDITOR)
-    bearer_for(client, Role.ORG_USER)  # two logins: events 0 and 1
-    found = client.get("/api/audit/events", params={"kind": "login", "actor": "org_user"},
+    bearer_for(client, Role.ORG_USER)  # the newest event: org_user's login
+    found = client.get("/api/audit/events", params={"kind": "auth.login", "actor": "org_user"},
                        headers=auditor)
     assert found.status_code == 200, found.text
-    assert [(e["seq"], e["org"], e["details"]) for e in found.json()] == [
-        (1, "371300_gaj", {"method": "password"})
+    assert [(e["org"], e["details"]) for e in found.json()] == [
+        ("371300_gaj", {"method": "password", "address": "testclient"})
     ]
-    pending = client.get("/api/audit/events/1", headers=auditor).json()
+    seq = found.json()[0]["seq"]
+    pending = client.get(f"/api/audit/events/{seq}", headers=auditor).json()
     assert pending["receipt"] is None and "not yet covered" in pending["pending"]
 
     with app.state.registry.session() as session:
         service.checkpoint(session, Signer.from_secret(TEST_SECRET_KEY))
-    shown = client.get("/api/audit/events/1", headers=auditor).json()
+    shown = client.get(f"/api/audit/events/{seq}", headers=auditor).json()
     receipt = shown["receipt"]
-    assert receipt["leaf_index"] == 1 and receipt["tree_size"] == 2
+    assert receipt["leaf_index"] == seq and receipt["tree_size"] == seq + 1
     verdict = client.post("/api/audit/receipts/verify", json=receipt, headers=auditor).json()
     assert verdict == {"valid": True, "problems": []}
     forged = receipt | {"event": receipt["event"].replace("org_user", "mallory")}
     verdict = client.post("/api/audit/receipts/verify", json=forged, headers=auditor).json()
     assert verdict["valid"] is False
-    assert "event 1 is not in the signed tree" in verdict["problems"][0]
+    assert f"event {seq} is not in the signed tree" in verdict["problems"][0]
 
     exported = client.get("/api/audit/checkpoints", headers=auditor).json()
-    assert [c["size"] for c in exported["checkpoints"]] == [2]
-    assert client.get("/api/audit/events/99", headers=auditor).status_code == 404
+    assert [c["size"] for c in exported["checkpoints"]] == [seq + 1]
+    assert client.get("/api/audit/events/9999", headers=auditor).status_code == 404
     assert client.get("/api/audit/events", headers=bearer_for(client, Role.ORG_ADMIN)
                       ).status_code == 403

@@ -218,8 +218,11 @@ def test_logins_are_audit_events(registry: Registry) -> None:
         assert orgs.authenticate_user(session, username="org_user", password=PASSWORD)
         assert orgs.authenticate_user(session, username="org_user", password="wrong") is None
     with registry.engine.connect() as connection:
-        rows = connection.execute(text("SELECT kind, actor, org FROM audit_events")).all()
-    assert [tuple(r) for r in rows] == [("login", "org_user", "371300_gaj")]
+        rows = connection.execute(text(
+            "SELECT kind, actor, org FROM audit_events WHERE kind LIKE 'auth.%' ORDER BY seq"
+        )).all()
+    assert [tuple(r) for r in rows] == [("auth.login", "org_user", "371300_gaj"),
+                                        ("auth.login_failed", "org_user", "371300_gaj")]
 
 
 def test_the_server_checkpointer_signs_when_due(registry: Registry) -> None:

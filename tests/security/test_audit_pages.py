@@ -14,20 +14,23 @@ from tests.web.forms import HTML, form_token, login
 def test_an_auditor_reads_the_log_and_verifies_a_receipt(
     app: FastAPI, client: TestClient
 ) -> None:
-    assert login(client, "org_user").status_code == 303  # event 0
+    assert login(client, "org_user").status_code == 303
     client.post("/logout", headers=HTML, follow_redirects=False)
-    assert login(client, "auditor").status_code == 303  # event 1
+    assert login(client, "auditor").status_code == 303
+    with app.state.registry.session() as session:
+        seq = service.search_events(session, kind="auth.login", actor="org_user")[0].seq
+        auditor_seq = service.search_events(session, kind="auth.login", actor="auditor")[0].seq
     page = client.get("/audit", params={"actor": "org_user"}, headers=HTML)
     assert page.status_code == 200, page.text
-    assert "审计日志" in page.text and 'href="/audit/events/0"' in page.text
-    assert 'href="/audit/events/1"' not in page.text  # filtered to org_user
-    assert "尚无签名检查点覆盖" in client.get("/audit/events/0", headers=HTML).text
+    assert "审计日志" in page.text and f'href="/audit/events/{seq}"' in page.text
+    assert f'href="/audit/events/{auditor_seq}"' not in page.text  # filtered to org_user
+    assert "尚无签名检查点覆盖" in client.get(f"/audit/events/{seq}", headers=HTML).text
 
     with app.state.registry.session() as session:
-        service.checkpoint(session, Signer.from_secret(TEST_SECRET_KEY))
-    shown = client.get("/audit/events/0", headers=HTML)
-    assert "已验证：该事件在规模为 2 的已签名树中。" in shown.text
-    receipt = client.get("/audit/events/0/receipt.json")
+        signed = service.checkpoint(session, Signer.from_secret(TEST_SECRET_KEY))
+    shown = client.get(f"/audit/events/{seq}", headers=HTML)
+    assert f"已验证：该事件在规模为 {signed.size} 的已签名树中。" in shown.text
+    receipt = client.get(f"/audit/events/{seq}/receipt.json")
     assert receipt.headers["content-disposition"].startswith("attachment")
 
     form = client.get("/audit/verify", headers=HTML)
@@ -38,7 +41,7 @@ def test_an_auditor_reads_the_log_and_verifies_a_receipt(
     forged = receipt.text.replace("org_user", "mallory")
     bad = client.post("/audit/verify", data={"receipt": forged, "csrf_token": token},
                       headers=HTML)
-    assert bad.status_code == 400 and "event 0 is not in the signed tree" in bad.text
+    assert bad.status_code == 400 and f"event {seq} is not in the signed tree" in bad.text
 
 
 def test_other_roles_do_not_see_the_audit_log(client: TestClient) -> None:

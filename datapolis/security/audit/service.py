@@ -27,6 +27,8 @@ DEFAULT_LOG = "main"
 DEFAULT_HASH = "sm3"
 CHECKPOINT_EVERY_EVENTS = 1000
 CHECKPOINT_EVERY_MINUTES = 10
+SYSTEM_ACTOR = "system"
+_ACTOR_KEY = "datapolis.audit.actor"
 
 
 @dataclass(frozen=True)
@@ -92,16 +94,37 @@ def append(session: Session, events: Iterable[NewEvent], *, log: str = DEFAULT_L
     return [row["seq"] for row in rows]
 
 
+def act_as(session: Session, actor: str, org: str | None) -> None:
+    """Say who acts through this unit of work (the request's principal, the CLI's operator).
+
+    Service functions then record their events without every caller passing the actor down:
+    a route or verb added later is attributed correctly by construction.
+    """
+    session.info[_ACTOR_KEY] = (actor, org)
+
+
+def acting(session: Session) -> tuple[str, str | None]:
+    """Who acts through this session: set by `act_as`, else the platform itself (scheduler)."""
+    found: tuple[str, str | None] = session.info.get(_ACTOR_KEY, (SYSTEM_ACTOR, None))
+    return found
+
+
 def record(
     session: Session,
     *,
     kind: str,
-    actor: str,
+    actor: str | None = None,
     org: str | None = None,
     details: Mapping[str, Any] | None = None,
     log: str = DEFAULT_LOG,
 ) -> int:
-    """Append one security-relevant event in the caller's transaction; returns its number."""
+    """Append one security-relevant event in the caller's transaction; returns its number.
+
+    Without `actor`, the actor and organisation are whoever `act_as` named for the session.
+    """
+    if actor is None:
+        actor, acting_org = acting(session)
+        org = org if org is not None else acting_org
     return append(session, [NewEvent(kind, actor, org, details or {})], log=log)[0]
 
 

@@ -22,6 +22,8 @@ class Permission(enum.StrEnum):
     EDIT_CATALOG = "catalog.edit"  # create and edit own organisation's drafts, map items
     SUBMIT_CATALOG = "catalog.submit"  # send own organisation's drafts for review
     REVIEW_CATALOG = "catalog.review"  # the bureau: approve, reject, publish, retire; all entries
+    MANAGE_FIELD_ENCRYPTION = "security.fields"  # the bureau: protect columns, rotate field keys
+    READ_PROTECTED = "security.decrypt"  # read protected warehouse columns in the clear
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS, Permission.READ_CATALOG}

@@ -1,0 +1,35 @@
+"""Registry records of governance builds: every std and base table build, with its counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datapolis.registry.base import Base, utcnow
+
+
+class GovernanceBuild(Base):
+    """One build of `std.<target>` or `base.<target>`."""
+
+    __tablename__ = "governance_builds"
+    __table_args__ = (Index("ix_governance_builds_table_started", "warehouse_table",
+                            "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer: Mapped[str] = mapped_column(String(8))  # std | base
+    warehouse_table: Mapped[str] = mapped_column(String(130))
+    trigger: Mapped[str] = mapped_column(String(40))  # cli | api | landing:<job> | demo
+    status: Mapped[str] = mapped_column(String(12))  # running | succeeded | failed
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+    rows_in: Mapped[int | None] = mapped_column(BigInteger)
+    rows_out: Mapped[int | None] = mapped_column(BigInteger)
+    rows_changed: Mapped[int | None] = mapped_column(BigInteger)
+    # std: {"sources": [...], "steps": [{"column", "step", "changed", "nulled"}], "deduplicated"}
+    # base: {"sources": {...}, "fields": {...}, "conflicts": n, "members": n}
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -25,6 +25,8 @@ from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
 from datapolis.registry.db import Registry
 from datapolis.security.audit import cli as audit_cli
+from datapolis.security.fields import cli as fields_cli
+from datapolis.security.fields.sealer import install as install_field_sealer
 
 app = typer.Typer(
     name="datapolis",
@@ -42,9 +44,16 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+# One `security` group; each security slice adds its verbs to it.
+security_app = typer.Typer(help="Security: classification and grading, field encryption "
+                           "(国产密码).", no_args_is_help=True)
+security_app.add_typer(fields_cli.app)
+app.add_typer(security_app, name="security")
 
 # Tables the highway lands (`sync run`, `demo land`) become draft catalog entries.
 autoregister.install()
+# Protected columns land encrypted (`datapolis security protect`).
+install_field_sealer()
 
 console = Console()
 err_console = Console(stderr=True)

@@ -11,6 +11,7 @@ from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.registry.base import Base
 from datapolis.security.audit import models as audit_models
+from datapolis.security.fields import models as field_models
 from datapolis.standardise import models as governance_models
 
 metadata = Base.metadata
@@ -21,6 +22,7 @@ __all__ = [
     "catalog_models",
     "catalog_profiles",
     "catalog_search_models",
+    "field_models",
     "governance_models",
     "ingest_models",
     "metadata",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from datapolis.ingest import drift
+from datapolis.ingest import drift, seal
 from datapolis.ingest.cdc.events import Change, Heartbeat, Op
 from datapolis.ingest.land import LandResult, ensure_offsets, read_offset, write_offset
 from datapolis.warehouse.engine import Engine, TableName
@@ -45,6 +45,7 @@ def apply_changes(
     max_changes: int = 10_000,
     max_wait: float = 1.0,
     committed: Callable[[str, LandResult], None] | None = None,
+    sealer: seal.Sealer | None = None,
 ) -> LandResult:
     """Consume `events` until they end; `committed(position, batch)` runs after each commit."""
     ensure_offsets(engine)
@@ -61,7 +62,7 @@ def apply_changes(
         if not ready and position is None:
             return
         batch = _commit(engine, ready, job=job, targets=targets, delete_mode=delete_mode,
-                        position=position or ready[-1].position)
+                        position=position or ready[-1].position, sealer=sealer)
         total.offset = batch.offset
         for name in ("rows_read", "inserted", "updated", "deleted"):
             setattr(total, name, getattr(total, name) + getattr(batch, name))
@@ -108,6 +109,7 @@ def _commit(
     targets: Mapping[str, str],
     delete_mode: str,
     position: str,
+    sealer: seal.Sealer | None = None,
 ) -> LandResult:
     result = LandResult(offset=position, rows_read=len(changes))
     by_table: dict[str, list[Change]] = {}
@@ -115,13 +117,14 @@ def _commit(
         by_table.setdefault(change.table, []).append(change)
     with engine.transaction():
         for table, table_changes in by_table.items():
-            _apply_table(engine, targets[table], table_changes, delete_mode, result)
+            _apply_table(engine, targets[table], table_changes, delete_mode, result, sealer)
         write_offset(engine, job, position)
     return result
 
 
 def _apply_table(
-    engine: Engine, target: str, changes: list[Change], delete_mode: str, result: LandResult
+    engine: Engine, target: str, changes: list[Change], delete_mode: str, result: LandResult,
+    sealer: seal.Sealer | None = None,
 ) -> None:
     keys = list(changes[0].key)
     net: dict[tuple[Any, ...], _Net] = {}
@@ -143,7 +146,7 @@ def _apply_table(
     deletes = [n for n in net.values() if n.op is Op.DELETE]
     # Rows with the same columns merge together; a partial update merges only its columns.
     for rows in _by_columns(upserts):
-        table = rows_as_ods_types(engine, target, rows)
+        table = rows_as_ods_types(engine, target, seal.seal_rows(engine, sealer, target, rows))
         result.drifts += drift.reconcile(engine, target, table.schema)
         merged = engine.merge(target, table, keys)
         result.inserted += merged.inserted

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.config import Settings
 from datapolis.errors import Conflict, NotFound, UserError
-from datapolis.ingest import hooks, land, service, throughput
+from datapolis.ingest import hooks, land, seal, service, throughput
 from datapolis.ingest.errors import SourceError
 from datapolis.ingest.lineage import Lineage
 from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, SyncRun
@@ -147,7 +147,8 @@ def run_job(
         context.lineage.emit(RunState.START, job_code=job_code, run_number=run_id, table=table)
         try:
             with service.connect(source, context.keyring) as plugin:
-                result = _land(context.warehouse, plugin, job, table, progress)
+                sealer = seal.for_run(context.registry, context.keyring)
+                result = _land(context.warehouse, plugin, job, table, progress, sealer)
         except (SourceError, WarehouseError) as exc:
             finish_run(context.registry, run_id, error=exc)
             context.lineage.emit(RunState.FAIL, job_code=job_code, run_number=run_id, table=table)
@@ -165,16 +166,17 @@ def _land(
     job: SyncJob,
     table: SourceTableChoice,
     progress: Callable[[int], None] | None,
+    sealer: seal.Sealer | None,
 ) -> land.LandResult:
     if job.mode == "snapshot":
         return land.land_snapshot(engine, plugin, job=job.code, table=table.name,
-                                  target=table.target_table, progress=progress)
+                                  target=table.target_table, progress=progress, sealer=sealer)
     assert job.cursor_column is not None
     offset = land.decode_cursor(land.read_offset(engine, job.code))
     return land.land_incremental(
         engine, plugin, job=job.code, table=table.name, target=table.target_table,
         key=table.primary_key, cursor_column=job.cursor_column,
-        overlap=_overlap(offset, job.overlap_seconds), progress=progress,
+        overlap=_overlap(offset, job.overlap_seconds), progress=progress, sealer=sealer,
     )
 
 

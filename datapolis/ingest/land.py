@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datapolis.ingest import drift
+from datapolis.ingest import drift, seal
 from datapolis.ingest.errors import TerminalSourceError
 from datapolis.ingest.sources.base import CursorFilter, Source
 from datapolis.warehouse.engine import Engine, TableName, quote_identifier
@@ -103,6 +103,7 @@ def land_snapshot(
     table: str,
     target: str,
     progress: Progress | None = None,
+    sealer: seal.Sealer | None = None,
 ) -> LandResult:
     """Replace `target` with a full copy of `table`; the old copy stays until the new is whole."""
     ensure_offsets(engine)
@@ -111,11 +112,13 @@ def land_snapshot(
     result = LandResult()
     mode: Any = "replace"
     for batch in source.read(table):
-        engine.write(staging, pa.Table.from_batches([batch]), mode=mode)
+        rows = seal.seal_table(engine, sealer, target, pa.Table.from_batches([batch]))
+        engine.write(staging, rows, mode=mode)
         mode = "append"
         _count(result, batch, progress)
     if mode == "replace":  # the source table is empty: land its shape with no rows
-        engine.write(staging, _empty_table(source, table), mode="replace")
+        empty = seal.seal_table(engine, sealer, target, _empty_table(source, table))
+        engine.write(staging, empty, mode="replace")
     result.offset = json.dumps({"snapshot_at": datetime.now(UTC).isoformat()})
     replaced = 0
     if engine.table_exists(target):
@@ -150,6 +153,7 @@ def land_incremental(
     cursor_column: str,
     overlap: Any = None,
     progress: Progress | None = None,
+    sealer: seal.Sealer | None = None,
 ) -> LandResult:
     """Merge the rows past the stored cursor (minus `overlap`) on `key`, batch by batch; each
     batch commits with the largest cursor value it holds."""
@@ -163,6 +167,7 @@ def land_incremental(
         if batch.num_rows == 0:
             continue
         rows = _last_per_key(pa.Table.from_batches([batch]), keys)
+        rows = seal.seal_table(engine, sealer, target, rows)
         highest = pc.max(batch.column(cursor_column)).as_py()
         with engine.transaction():
             result.drifts += drift.reconcile(engine, target, rows.schema)

@@ -25,7 +25,7 @@ import pyarrow as pa
 from openlineage.client.event_v2 import RunState
 
 from datapolis.errors import UserError
-from datapolis.ingest import apply, drift, hooks, jobs, service
+from datapolis.ingest import apply, drift, hooks, jobs, seal, service
 from datapolis.ingest.cdc import mysql, postgres
 from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.cdc.pgconnect import ConnectionParams
@@ -241,13 +241,14 @@ def _stream(
     engine = context.warehouse
     target, keys = job.table.target_table, list(job.table.primary_key)
     position = read_offset(engine, job.code)
+    sealer = seal.for_run(context.registry, context.keyring)
     if position is None:
         declared = declared_decimals(job, context.keyring)
         with capture.snapshot() as snapshot:
             tracker.committed(snapshot.position, land_snapshot(
                 engine, snapshot, job=job.code, target=target, keys=keys,
                 delete_mode=job.delete_mode, declared=declared,
-                progress=tracker.snapshot_progress,
+                progress=tracker.snapshot_progress, sealer=sealer,
             ))
             position = snapshot.position
 
@@ -258,7 +259,7 @@ def _stream(
     apply.apply_changes(
         engine, _watch(capture.events(position), tracker, idle, stop), job=job.code,
         targets={capture.table: target}, delete_mode=job.delete_mode,
-        position_key=capture.position_key, committed=committed,
+        position_key=capture.position_key, committed=committed, sealer=sealer,
     )
 
 
@@ -272,6 +273,7 @@ def land_snapshot(
     delete_mode: str,
     declared: Mapping[str, pa.DataType] | None = None,
     progress: Callable[[int], None] | None = None,
+    sealer: seal.Sealer | None = None,
 ) -> LandResult:
     """Replace ods rows with the snapshot's, merged in batches; the offset rides the last one."""
     ensure_offsets(engine)
@@ -285,7 +287,8 @@ def land_snapshot(
             if first and engine.table_exists(target):  # an earlier, unfinished snapshot
                 engine.execute(f"DELETE FROM {TableName.parse(target).sql}")  # noqa: S608
             if batch:
-                rows = apply.rows_as_ods_types(engine, target, [row | alive for row in batch])
+                sealed = seal.seal_rows(engine, sealer, target, [row | alive for row in batch])
+                rows = apply.rows_as_ods_types(engine, target, sealed)
                 if declared and not engine.table_exists(target):
                     rows = _with_types(rows, declared)
                 result.drifts += drift.reconcile(engine, target, rows.schema)

@@ -31,6 +31,9 @@ from datapolis.security.audit import api as audit_api
 from datapolis.security.audit import pages as audit_pages
 from datapolis.security.audit.checkpointer import Checkpointer
 from datapolis.security.audit.signing import Signer
+from datapolis.security.fields import api as fields_api
+from datapolis.security.fields import pages as fields_pages
+from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.assets import VENDOR_DIR
@@ -45,9 +48,11 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
-           demand_pages.router, audit_api.router, audit_pages.router]
+           demand_pages.router, audit_api.router, audit_pages.router, fields_api.router,
+           fields_pages.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
-                      *ingest_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV]
+                      *ingest_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
+                      *fields_pages.NAV]
 
 
 def template_dirs() -> list[Path]:
@@ -67,6 +72,7 @@ def create_app(
     settings.check_secure()
     registry = registry or open_registry(settings.registry_url)
     autoregister.install()  # landed tables become draft catalog entries
+    install_field_sealer()  # protected columns land encrypted
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,236 @@
+"""Running a table's rules: one scan for the row-level rules, one small query per table-level
+rule, and incremental re-checks after a load that changed few rows.
+
+Incremental re-check: the failure store holds every failing row (key + mask), so after a load
+the rows it must look at again are the changed ones. The caller names how changed rows are
+recognised — a column that every landing moves forward (an incremental job's cursor, e.g.
+`updated_at`) and the value it had at the last check. Rows past it are re-checked: their old
+entries leave the store, the ones that fail now go in; store rows whose key left the table go
+too. Counts are then read from the store exactly as after a full check, so both give the same
+numbers. Table-level rules (uniqueness, consistency) always look at the whole table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from datapolis.quality import compiler
+from datapolis.quality.rules import Rule, RuleError, TableContext, validate
+from datapolis.warehouse.engine import Engine, Params, TableName, quote_identifier
+
+SAMPLE = 20
+DELETED = "_deleted"  # cdc soft deletes: such rows are not checked
+STATE = f"{compiler.QUALITY_SCHEMA}._state"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Rows whose `column` is past `since` changed since the last check."""
+
+    column: str
+    since: Any
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    checked: int
+    failed: int
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pass_rate(self) -> float:
+        return 1.0 if self.checked == 0 else max(0.0, 1 - self.failed / self.checked)
+
+    @property
+    def passed(self) -> bool:
+        return self.pass_rate >= self.rule.threshold
+
+
+@dataclass
+class CheckReport:
+    table: str
+    rows: int
+    results: list[RuleResult]
+    incremental: bool
+    seconds: float
+    queries: list[str]  # every statement issued, in order (tests count the scans)
+    watermark: Any = None  # the change column's highest value now (the next `since`)
+    store: str | None = None  # where failing keys are kept
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+class _Counted:
+    """The engine, noting each statement it is given."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.issued = engine, []  # type: ignore[var-annotated]
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.issued.append(sql)
+        self.engine.execute(sql, params)
+
+    def query(self, sql: str, params: Params = None) -> pa.Table:
+        self.issued.append(sql)
+        return self.engine.query(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+def run_checks(
+    engine: Engine,
+    table: str,
+    rules: Sequence[Rule],
+    *,
+    key: Sequence[str] = (),
+    samples: bool = True,
+    changed: Changed | None = None,
+    context: TableContext | None = None,
+    progress: Progress | None = None,
+) -> CheckReport:
+    """Check `table` (schema.table) against `rules`; see the module docstring.
+
+    `key` names the primary key (failing keys are its values; without one, DuckDB row ids and
+    always a full check). `changed` asks for an incremental re-check; it falls back to a full
+    one when the store was built for other rules or does not exist.
+    """
+    started = time.perf_counter()
+    name = TableName.parse(table)
+    counted = _Counted(engine)
+    if not engine.table_exists(str(name)):
+        raise RuleError(f"table {name} does not exist in the warehouse")
+    present = {c.name for c in engine.columns(str(name))}
+    checked_rules = [validate(rule) for rule in rules]
+    for rule in checked_rules:
+        for column in [*rule.columns, *key]:
+            if column not in present:
+                raise RuleError(f"rule {rule.code}: table {name} has no column {column!r}")
+    if changed is not None and changed.column not in present:
+        raise RuleError(f"table {name} has no change column {changed.column!r}")
+    alive = (f"NOT coalesce({quote_identifier(DELETED)}, false)" if DELETED in present
+             else None)
+    row_rules = [r for r in checked_rules if r.spec.scope == "row"]
+    table_rules = [r for r in checked_rules if r.spec.scope == "table"]
+    keys = list(key)
+
+    watermark_sql = f", max({quote_identifier(changed.column)}) AS mark" if changed else ""
+    counts = counted.query(f"SELECT count(*) AS n{watermark_sql} FROM {name.sql}"  # noqa: S608
+                           f"{' WHERE ' + alive if alive else ''}").to_pylist()[0]
+    rows = int(counts["n"])
+    ctx = context or TableContext(rows=rows)
+    ctx = TableContext(rows=rows, last_landed=ctx.last_landed, previous_rows=ctx.previous_rows,
+                       now=ctx.now, alive=alive)
+
+    results: list[RuleResult] = []
+    incremental = False
+    store: TableName | None = None
+    for start in range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN):
+        batch = row_rules[start:start + compiler.MAX_RULES_PER_SCAN]
+        store = compiler.store_name(name) if start == 0 else TableName(
+            compiler.QUALITY_SCHEMA, compiler.store_name(name).name[:58] + f"_{start}")
+        if progress:
+            progress(f"scan {len(batch)} row rules")
+        done_incrementally = _scan(counted, name, store, batch, keys, changed, alive)
+        incremental = incremental or done_incrementally
+        results += _read_store(counted, store, batch, keys, rows, samples)
+    for rule in table_rules:
+        if progress:
+            progress(f"table rule {rule.code}")
+        outcome = rule.spec.check(counted, name, rule, ctx)  # type: ignore[misc]
+        results.append(RuleResult(rule, outcome.checked, outcome.failed,
+                                  outcome.sample if samples else [], outcome.detail))
+    order = {rule.code: n for n, rule in enumerate(checked_rules)}
+    results.sort(key=lambda r: order[r.rule.code])
+    return CheckReport(str(name), rows, results, incremental, time.perf_counter() - started,
+                       counted.issued, counts.get("mark"), str(store) if store else None)
+
+
+def _signature(table: TableName, rules: list[Rule], keys: list[str]) -> str:
+    shape = [[r.kind, list(r.columns), dict(r.params)] for r in rules]
+    text = json.dumps([str(table), keys, shape], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _ensure_state(engine: _Counted) -> None:
+    if not engine.table_exists(STATE):
+        engine.execute(f"CREATE SCHEMA IF NOT EXISTS {compiler.QUALITY_SCHEMA}")
+        engine.execute(f"CREATE TABLE IF NOT EXISTS {STATE} (store VARCHAR PRIMARY KEY, "
+                       "signature VARCHAR, checked_at TIMESTAMPTZ)")
+
+
+def _scan(engine: _Counted, table: TableName, store: TableName, rules: list[Rule],
+          keys: list[str], changed: Changed | None, alive: str | None) -> bool:
+    """Bring the failure store up to date; True when only changed rows were read."""
+    _ensure_state(engine)
+    signature = _signature(table, rules, keys)
+    known = engine.query(f"SELECT signature FROM {STATE} WHERE store = ?",  # noqa: S608
+                                [str(store)]).to_pylist()
+    reuse = (changed is not None and bool(keys) and changed.since is not None
+             and engine.table_exists(str(store)) and known
+             and known[0]["signature"] == signature)
+    live = exp.condition(alive) if alive else None
+    with engine.transaction():
+        if not reuse:
+            compiled = compiler.failing_rows(table, rules, keys, where=live)
+            engine.execute(f"CREATE OR REPLACE TABLE {store.sql} AS {compiled.sql}",
+                           compiled.params)
+        else:
+            assert changed is not None
+            since = exp.GT(this=exp.column(changed.column, quoted=True),
+                           expression=exp.Placeholder(this="since"))
+            key_list = ", ".join(quote_identifier(k) for k in keys)
+            engine.execute(
+                f"DELETE FROM {store.sql} WHERE ({key_list}) IN (SELECT {key_list} "  # noqa: S608
+                f"FROM {table.sql} WHERE {since.sql('duckdb')})", {"since": changed.since})
+            where = exp.and_(since, live) if live is not None else since
+            compiled = compiler.failing_rows(table, rules, keys, where=where)
+            engine.execute(f"INSERT INTO {store.sql} BY NAME {compiled.sql}",
+                           {**compiled.params, "since": changed.since})
+            # keys that left the table (hard deletes) or died (soft deletes)
+            engine.execute(
+                f"DELETE FROM {store.sql} WHERE ({key_list}) NOT IN (SELECT {key_list} "  # noqa: S608
+                f"FROM {table.sql}{' WHERE ' + alive if alive else ''})")
+        engine.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
+                       [str(store), signature])
+    return bool(reuse)
+
+
+def _read_store(engine: _Counted, store: TableName, rules: list[Rule], keys: list[str],
+                rows: int, samples: bool) -> list[RuleResult]:
+    compiled = compiler.counts(store, rules, keys, sample=SAMPLE if samples else 0)
+    found = engine.query(compiled.sql).to_pylist()[0]
+    return [RuleResult(rule, rows, int(found[f"f{bit}"]),
+                       [_plain(s) for s in (found.get(f"s{bit}") or [])])
+            for bit, rule in enumerate(rules)]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str | bool | None) else str(v)
+            for k, v in row.items()}
+
+
+def failing_keys(engine: Engine, table: str, rule_index: int, *, key: Sequence[str] = (),
+                 limit: int = 100_000) -> list[dict[str, Any]]:
+    """Keys of the rows failing the `rule_index`-th row rule of the last check of `table`."""
+    store = compiler.store_name(TableName.parse(table))
+    if not engine.table_exists(str(store)):
+        return []
+    found: list[dict[str, Any]] = engine.query(
+        f"SELECT * EXCLUDE ({quote_identifier(compiler.MASK)}) FROM {store.sql} "  # noqa: S608
+        f"WHERE {quote_identifier(compiler.MASK)} & ? <> 0 LIMIT ?",
+        [1 << rule_index, int(limit)]).select(list(key) or [compiler.ROW_ID]).to_pylist()
+    return found

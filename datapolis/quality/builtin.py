@@ -238,12 +238,6 @@ def _consistency(engine: Engine, table: TableName, rule: Rule, ctx: TableContext
     return TableOutcome(int(found["checked"]), int(found["failed"]), list(found["sample"] or []))
 
 
-CYCLE_HOURS = {"real_time": 1, "实时": 1, "daily": 24, "每日": 24, "weekly": 24 * 7,
-               "每周": 24 * 7, "monthly": 24 * 31, "每月": 24 * 31, "quarterly": 24 * 92,
-               "每季度": 24 * 92, "half_yearly": 24 * 183, "每半年": 24 * 183,
-               "yearly": 24 * 366, "每年": 24 * 366}
-
-
 def _check_freshness(rule: Rule) -> None:
     hours = rule.params.get("max_age_hours")
     if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:

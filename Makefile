@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
 VENDOR := build/vendor/.stamp
 B ?=
 
-.PHONY: install assets browser services run test lint typecheck pytest bench clean
+.PHONY: install assets browser services run test lint typecheck pytest bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ install: $(INSTALLED)
 $(VENV)/.bench-installed: pyproject.toml $(INSTALLED)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
+
+# Peers that need a virtual environment of their own (soda-core-duckdb pins DuckDB < 1.1):
+# one per bench/peers/NAME.txt, every version pinned, rebuilt when its pins change.
+PEER_VENVS := var/bench/venvs
+PEERS := $(patsubst bench/peers/%.txt,$(PEER_VENVS)/%/.installed,$(wildcard bench/peers/*.txt))
+
+$(PEER_VENVS)/%/.installed: bench/peers/%.txt
+	$(PYTHON) -m venv --clear $(PEER_VENVS)/$*
+	$(PEER_VENVS)/$*/bin/pip install --quiet --upgrade pip
+	$(PEER_VENVS)/$*/bin/pip install --quiet -r $<
+	touch $@
+
+bench-peers: $(PEERS)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -68,7 +81,7 @@ pytest: install assets browser services
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.bench-installed assets services
+bench: $(VENV)/.bench-installed bench-peers assets services
 	@set -e; for f in $(if $(B),bench/$(B).py,$(sort $(wildcard bench/[a-z]*.py))); do \
 		echo "== $$f"; $(BIN)/python $$f; done
 

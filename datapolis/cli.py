@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from datapolis import __version__
+from datapolis.baselib import cli as baselib_cli
 from datapolis.catalog import autoregister
 from datapolis.catalog import cli as catalog_cli
 from datapolis.config import DEV_SECRET_KEY, ENV_PREFIX, Settings, get_settings
@@ -27,6 +28,8 @@ from datapolis.registry.db import Registry
 from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
 from datapolis.security.fields.sealer import install as install_field_sealer
+from datapolis.standardise import cli as std_cli
+from datapolis.standardise import hook as std_hook
 
 app = typer.Typer(
     name="datapolis",
@@ -37,6 +40,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The registry database: migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(baselib_cli.app, name="baselib")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(ingest_cli.app, name="source")
@@ -44,6 +48,7 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+app.add_typer(std_cli.app, name="std")
 # One `security` group; each security slice adds its verbs to it.
 security_app = typer.Typer(help="Security: classification and grading, field encryption "
                            "(国产密码).", no_args_is_help=True)
@@ -52,6 +57,8 @@ app.add_typer(security_app, name="security")
 
 # Tables the highway lands (`sync run`, `demo land`) become draft catalog entries.
 autoregister.install()
+# ... and rebuild the std tables that read them.
+std_hook.install()
 # Protected columns land encrypted (`datapolis security protect`).
 install_field_sealer()
 

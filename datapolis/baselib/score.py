@@ -9,6 +9,7 @@ Vectorised with Arrow; the truth lives in the demo's `truth/` Parquet files.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,16 @@ class Score:
     @property
     def recall(self) -> float:
         return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+
+def demo_systems(demo_dir: Path) -> dict[str, str]:
+    """Department org code -> system name, from the demo's manifest.json (docs/demo.md)."""
+    path = demo_dir / "manifest.json"
+    if not path.is_file():
+        raise UserError(f"no demo at {demo_dir}: manifest.json is missing; run "
+                        "`datapolis demo build` first")
+    systems = json.loads(path.read_text(encoding="utf-8"))["systems"]
+    return {str(s["department"]): str(s["name"]) for s in systems}
 
 
 def scorable(library: Library) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
+from datapolis.baselib import service as baselib_service
 from datapolis.catalog import autoregister
 from datapolis.config import Settings, get_settings
 from datapolis.demo import catalog as demo_catalog
@@ -32,6 +34,7 @@ from datapolis.ingest.jobs import RunContext
 from datapolis.orgs.models import Organisation
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
+from datapolis.standardise import hook as std_hook
 from datapolis.warehouse import DuckDBEngine
 
 app = typer.Typer(
@@ -207,9 +210,14 @@ def land(
             todo = highway.jobs_to_run(session, plan, rerun)
             streams = highway.streams_to_start(session, plan)
         autoregister.install()  # landed tables become draft catalog entries (idempotent)
+        std_hook.install()  # ... and rebuild the std tables that read them
         outcomes = _run_with_progress(context, plan, todo + streams, frozenset(streams))
         with registry.session() as session:
             curated = demo_catalog.curate(session, manifest, out_dir)
+        started = time.monotonic()
+        bases = baselib_service.build_all(registry, warehouse, trigger="demo",
+                                          keyring=context.keyring)
+        base_seconds = time.monotonic() - started
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -220,6 +228,9 @@ def land(
         registry.close()
     _report_land(plan, todo, streams, outcomes)
     _report_catalog(curated)
+    console.print("Base libraries: " + ", ".join(
+        f"{b.table} {b.rows_out:,} records ({b.conflicts:,} conflicts)" for b in bases)
+        + f" in {base_seconds:.1f} s.", soft_wrap=True, highlight=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(1)
 

@@ -14,7 +14,6 @@ from conftest import TEST_SECRET_KEY
 from sqlalchemy import select
 
 from datapolis.errors import Conflict, UserError
-from datapolis.ingest import seal
 from datapolis.ingest.apply import apply_changes
 from datapolis.ingest.cdc.events import Change, Op
 from datapolis.ingest.errors import TerminalSourceError
@@ -283,4 +282,3 @@ def test_bad_designations_are_refused(sqlite_registry: Registry, engine: DuckDBE
         protect(sqlite_registry, engine, family="ID No")
     with sqlite_registry.session() as session:
         assert service.protections(session) == []
-    seal.uninstall()

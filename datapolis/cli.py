@@ -28,6 +28,7 @@ from datapolis.registry.db import Registry
 from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
 from datapolis.security.fields.sealer import install as install_field_sealer
+from datapolis.security.grading import cli as grading_cli
 from datapolis.standardise import cli as std_cli
 from datapolis.standardise import hook as std_hook
 
@@ -53,6 +54,7 @@ app.add_typer(std_cli.app, name="std")
 security_app = typer.Typer(help="Security: classification and grading, field encryption "
                            "(国产密码).", no_args_is_help=True)
 security_app.add_typer(fields_cli.app)
+security_app.add_typer(grading_cli.app)
 app.add_typer(security_app, name="security")
 
 # Tables the highway lands (`sync run`, `demo land`) become draft catalog entries.

@@ -13,6 +13,7 @@ from datapolis.quality import models as quality_models
 from datapolis.registry.base import Base
 from datapolis.security.audit import models as audit_models
 from datapolis.security.fields import models as field_models
+from datapolis.security.grading import models as grading_models
 from datapolis.standardise import models as governance_models
 
 metadata = Base.metadata
@@ -25,6 +26,7 @@ __all__ = [
     "catalog_search_models",
     "field_models",
     "governance_models",
+    "grading_models",
     "ingest_models",
     "metadata",
     "orgs_models",

@@ -2,10 +2,11 @@
 
 The first landing creates the entry (once): its name from the source table's comment, the
 source's organisation as provider, one item per column with the column comment as its Chinese
-name, and a profile of every column with suggested data elements (suggestions; a person
-confirms them). Later landings never touch what a person may have edited: they refresh the
-record count, the storage size and the profile, and add newly appeared columns as items of an
-entry that is still editable (a version by the system actor says so); a published entry keeps
+name, a profile of every column with suggested data elements, and a suggested security grade
+per item (security/grading) — suggestions; a person confirms them. Later landings never touch
+what a person may have edited: they refresh the record count, the storage size, the profile
+and unconfirmed grade suggestions, and add newly appeared columns as items of an entry that is
+still editable (a version by the system actor says so); a published entry keeps
 its items and the page lists the new columns instead.
 
 Streams land all the time: their tables are profiled again at most every `PROFILE_EVERY`;
@@ -50,6 +51,7 @@ from datapolis.orgs.models import Organisation
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
+from datapolis.security.grading import service as grading
 from datapolis.warehouse.engine import ColumnInfo, Engine, TableName
 from datapolis.warehouse.layers import ODS_PREFIX
 
@@ -171,6 +173,10 @@ def record(
     else:
         entry.record_count, entry.storage_bytes = rows, storage
         result.added_items = _add_new_columns(session, entry, columns, source_columns, stats)
+    # Field grades (分类分级): suggested for new items, refreshed for unconfirmed ones when a
+    # profile brings sample values; a person confirms them on the entry page.
+    grading.suggest_for_entry(session, entry, samples={
+        c.name: c.samples for c in stats.columns} if stats is not None else None)
     result.resource_code = entry.resource_code
     return result
 

@@ -60,6 +60,7 @@ ACTION_LABELS: dict[str, str] = {
     "edited": N_("Edited"),
     "reclassified": N_("Reclassified (new resource code)"),
     "mapped": N_("Item mapped to a data element"),
+    "graded": N_("Security grades confirmed"),
     "submitted": N_("Submitted for review"),
     "approved": N_("Approved"),
     "rejected": N_("Rejected"),

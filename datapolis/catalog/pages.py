@@ -44,6 +44,7 @@ from datapolis.errors import UserError
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.security.grading import panel as grading_panel
 from datapolis.warehouse.deps import get_warehouse
 from datapolis.web.i18n import N_
 from datapolis.web.nav import NavItem
@@ -302,6 +303,8 @@ def _detail_page(
         "treatment_labels": TREATMENT_LABELS,
         "rule_failures": rules_pages.entry_failures(request, session, entry),
         "severity_labels": SEVERITY_LABELS,
+        **grading_panel.panel_context(
+            session, entry, can_confirm=own and principal.can(Permission.GRADE_FIELDS)),
     }, status_code=status_code)
 
 

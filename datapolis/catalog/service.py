@@ -7,7 +7,7 @@ so a refused request leaves nothing behind and every accepted one can be diffed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
@@ -384,3 +384,23 @@ def confirm_mapping(
     record_version(session, entry=entry, action="mapped", actor=actor,
                    comment=f"{item.name} → {element.code if element else '—'}")
     return item
+
+
+def record_grades(
+    session: Session, *, entry: CatalogEntry, grades: Mapping[str, str], actor: Actor,
+) -> list[str]:
+    """Grades a person confirmed (security slice) become the items' security grades.
+
+    `grades` maps item names to grade codes; the entry keeps its status (grading is not an
+    edit of the resource), and one version records what changed. Returns the changed items.
+    """
+    changed = []
+    for item in entry.items:
+        grade = grades.get(item.name)
+        if grade is not None and item.security_grade != grade:
+            item.security_grade = grade
+            changed.append(item.name)
+    if changed:
+        record_version(session, entry=entry, action="graded", actor=actor,
+                       comment="security grades confirmed: " + "、".join(changed))
+    return changed

@@ -31,6 +31,8 @@ from datapolis.security.audit import api as audit_api
 from datapolis.security.audit import pages as audit_pages
 from datapolis.security.audit.checkpointer import Checkpointer
 from datapolis.security.audit.signing import Signer
+from datapolis.security.grading import api as grading_api
+from datapolis.security.grading import pages as grading_pages
 from datapolis.security.fields import api as fields_api
 from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
@@ -48,10 +50,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
-           demand_pages.router, audit_api.router, audit_pages.router, fields_api.router,
-           fields_pages.router]
+           demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
+           grading_pages.router, fields_api.router, fields_pages.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
-                      *ingest_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
+                      *grading_pages.NAV, *ingest_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 
 

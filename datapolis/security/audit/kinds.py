@@ -87,6 +87,16 @@ KINDS: tuple[Kind, ...] = (
     Kind("grant.created", "a grant gave an organisation access to a resource",
          ("grant", "resource", "grantee", "fields", "expires")),
     Kind("grant.revoked", "a grant was withdrawn", ("grant", "resource", "grantee", "reason")),
+    Kind("grade.confirmed", "a person confirmed a field's suggested security grade",
+         ("entry", "item", "column", "grade", "before", "suggested", "suggested_kind", "via")),
+    Kind("grade.changed", "a person gave a field a grade other than the suggested one",
+         ("entry", "item", "column", "grade", "before", "suggested", "suggested_kind", "via")),
+    Kind("grade.category_assigned", "a catalog entry was assigned a business of the "
+         "classification scheme", ("entry", "category", "sector", "before", "via")),
+    Kind("grade.scheme_imported", "a classification scheme was imported (or the default "
+         "loaded)", ("via", "replace", "added", "updated", "removed")),
+    Kind("grade.scheme_changed", "a category of the classification scheme was added, renamed "
+         "or removed", ("action", "code", "name", "parent")),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

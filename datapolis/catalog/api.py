@@ -50,6 +50,7 @@ from datapolis.catalog.versions import Diff, diff_versions, get_version, list_ve
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.security.audit import service as audit
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 router.include_router(search_api.router)  # GET /api/catalog/search
@@ -143,6 +144,8 @@ def list_entries(
 def export_entries(session: SessionDep, principal: Reader) -> list[EntryPublic]:
     """Every entry the caller can see, with its items, as JSON."""
     entries = service.list_entries(session, provider_ids=own_provider_ids(session, principal))
+    audit.record(session, kind="export.catalog", details={"format": "json",
+                                                          "entries": len(entries)})
     return [EntryPublic.of(entry) for entry in entries]
 
 

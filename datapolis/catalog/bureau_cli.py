@@ -26,6 +26,7 @@ from datapolis.catalog.sheets import write_workbook
 from datapolis.catalog.versions import Actor
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.cli import err_console, registry_session
+from datapolis.security.audit import service as audit
 
 console = Console(highlight=False, soft_wrap=True)
 demands_app = typer.Typer(help="The supply–demand list (供需清单).", no_args_is_help=True)
@@ -119,6 +120,8 @@ def export_demands(
     with registry_session() as session:
         found = demands.list_demands(session)
         sheet = demand_sheet(found, city=city_name(session), made_on=today())
+        audit.record(session, kind="export.demands", details={"format": "xlsx",
+                                                              "rows": len(found)})
     target = output or Path(f"{sheet.title}-{today():%Y%m%d}.xlsx")
     target.write_bytes(write_workbook([sheet]))
     console.print(f"{len(found)} demands written to {target}")

@@ -26,6 +26,7 @@ from datapolis.errors import UserError
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.cli import err_console, registry_session
 from datapolis.registry.db import Registry
+from datapolis.security.audit import service as audit
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse.engine import Engine
 
@@ -124,6 +125,8 @@ def export(
     with registry_session() as session:
         entries = service.list_entries(session, provider_ids=None, status=status)
         data = [EntryPublic.of(entry).model_dump(mode="json") for entry in entries]
+        audit.record(session, kind="export.catalog", details={"format": "json",
+                                                              "entries": len(data)})
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if output is None:
         typer.echo(text)

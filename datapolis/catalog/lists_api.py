@@ -36,6 +36,7 @@ from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.registry.base import utcnow
+from datapolis.security.audit import service as audit
 from datapolis.web.render import SHOWN_ZONE
 
 router = APIRouter()
@@ -133,6 +134,10 @@ def get_list_xlsx(
         note = f"提供单位：{orgs_service.get_organisation(session, provider).name}"
     city = city_name(session)
     sheet = list_sheet(kind, rows, city=city, made_on=today(), note=note)
+    audit.record(session, kind="export.list", details={
+        "list": kind.value, "format": "xlsx", "rows": len(rows), "filters": {
+            "provider": provider, "catalog_type": catalog_type.value if catalog_type else None,
+            "share_type": share_type.value if share_type else None}})
     return xlsx_response(write_workbook([sheet]), f"{sheet.title}-{today():%Y%m%d}.xlsx")
 
 

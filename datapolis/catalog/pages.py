@@ -44,6 +44,7 @@ from datapolis.errors import UserError
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.security.audit import kinds as audit_kinds
 from datapolis.security.grading import panel as grading_panel
 from datapolis.warehouse.deps import get_warehouse
 from datapolis.web.i18n import N_
@@ -89,6 +90,19 @@ FIELD_LABELS = {
 
 
 TREATMENT_LABELS = {"masked": N_("masked"), "hidden": N_("not shown")}
+
+
+def _audited_sample(
+    request: Request, session: Session, entry: CatalogEntry
+) -> preview.Sample | None:
+    """The sample rows, recorded as a data access in summary: which columns, how many rows."""
+    sample = preview.sample(get_warehouse(request), entry)
+    if sample is not None and sample.rows:
+        audit_kinds.data_previewed(
+            session, entry=entry.resource_code, table=sample.table, rows=len(sample.rows),
+            columns=[c.column for c in sample.columns
+                     if c.column and c.treatment != "hidden" and not c.missing])
+    return sample
 
 
 def _vocab() -> dict[str, Any]:
@@ -298,7 +312,7 @@ def _detail_page(
                     if entry.warehouse_table else None),
         "pattern_labels": {name: p.label for name, p in PATTERNS.items()},
         "lineage": preview.lineage(session, entry),
-        "sample": preview.sample(get_warehouse(request), entry),
+        "sample": _audited_sample(request, session, entry),
         "may_see_highway": principal.can(Permission.READ_SOURCES),
         "treatment_labels": TREATMENT_LABELS,
         "rule_failures": rules_pages.entry_failures(request, session, entry),

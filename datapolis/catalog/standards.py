@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from datapolis.catalog.enums import DataType
 from datapolis.catalog.models import CodeTable, CodeValue, DataElement
 from datapolis.errors import NotFound
+from datapolis.security.audit import service as audit
 
 STANDARDS_DATA = Path(__file__).resolve().parent / "standards_data"
 
@@ -142,6 +143,9 @@ def seed_standards(session: Session) -> SeedReport:
         elif _set(element, attributes):
             report.elements_updated += 1
     session.flush()
+    audit.record(session, kind="standards.seeded", details={
+        "code_tables": report.tables_created + report.tables_updated,
+        "data_elements": report.elements_created + report.elements_updated})
     return report
 
 

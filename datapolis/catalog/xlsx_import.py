@@ -49,6 +49,7 @@ from datapolis.catalog.schemas import EntryCreate
 from datapolis.catalog.versions import Actor
 from datapolis.errors import UserError
 from datapolis.orgs.models import Organisation
+from datapolis.security.audit import service as audit
 from datapolis.web.i18n import N_
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -389,4 +390,7 @@ def import_workbook(
         return report
     outer.commit()
     report.imported = [entry.resource_code for entry in created]
+    audit.record(session, kind="catalog.imported", details={
+        "filename": report.filename, "imported": len(report.imported),
+        "errors": len(report.errors)})
     return report

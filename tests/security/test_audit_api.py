@@ -34,7 +34,7 @@ def test_an_auditor_searches_and_checks_a_receipt(app: FastAPI, client: TestClie
     forged = receipt | {"event": receipt["event"].replace("org_user", "mallory")}
     verdict = client.post("/api/audit/receipts/verify", json=forged, headers=auditor).json()
     assert verdict["valid"] is False
-    assert f"event {seq} is not in the signed tree" in verdict["problems"][0]
+    assert f"wrong audit path: it does not lead from event {seq}" in verdict["problems"][0]
 
     exported = client.get("/api/audit/checkpoints", headers=auditor).json()
     assert [c["size"] for c in exported["checkpoints"]] == [seq + 1]

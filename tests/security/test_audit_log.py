@@ -3,6 +3,7 @@ consistency proofs, and `verify_log` naming each kind of tampering."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -151,11 +152,38 @@ def test_receipt_verifies_with_the_public_key_only(registry: Registry) -> None:
     assert kept["tree_size"] == 8 and kept["leaf_index"] == 5 and len(kept["audit_path"]) == 3
     assert proofs.verify_receipt(kept, SIGNER.public_key) == []
     assert proofs.verify_receipt(kept, OTHER.public_key) == [
-        f"bad checkpoint signature (key id {SIGNER.key_id}) for size 8"
+        f"checkpoint signed by key id {SIGNER.key_id}, not by the given key {OTHER.key_id}"
     ]
     forged = kept | {"event": kept["event"].replace("user-5", "mallory")}
     assert proofs.verify_receipt(forged, SIGNER.public_key) == [
-        "event 5 is not in the signed tree of size 8: the event or the audit path was altered"
+        "wrong audit path: it does not lead from event 5 to the signed root of size 8 (a path "
+        "node or the event was altered)"
+    ]
+
+
+def test_each_forged_receipt_gets_its_own_message(registry: Registry) -> None:
+    fill(registry)
+    with registry.session() as session:
+        kept = json.loads(json.dumps(proofs.receipt(session, 5)))
+    path = list(kept["audit_path"])
+    path[1] = "ab" * 32
+    assert proofs.verify_receipt(kept | {"audit_path": path}, SIGNER.public_key) == [
+        "wrong audit path: it does not lead from event 5 to the signed root of size 8 (a path "
+        "node or the event was altered)"
+    ]
+    moved = proofs.verify_receipt(kept | {"leaf_index": 4}, SIGNER.public_key)
+    assert moved == ["wrong leaf index: the receipt says 4 but the event is number 5"]
+    root = "cd" * 32
+    rerooted = kept | {"checkpoint": kept["checkpoint"] | {"root": root}}
+    assert proofs.verify_receipt(rerooted, SIGNER.public_key) == [
+        f"altered checkpoint root: {root} of size 8 is not what key {SIGNER.key_id} signed, "
+        f"and the audit path does not reach it"
+    ]
+    fake = base64.b64encode(OTHER.private_key.sign(b"anything")).decode()
+    forged = kept | {"checkpoint": kept["checkpoint"] | {"signature": fake}}
+    assert proofs.verify_receipt(forged, SIGNER.public_key) == [
+        f"forged checkpoint signature: the root of size 8 is right but its signature does not "
+        f"verify (key id {SIGNER.key_id})"
     ]
 
 

@@ -27,6 +27,7 @@ from datapolis.catalog.sheets import write_workbook
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.security.audit import service as audit
 
 router = APIRouter(prefix="/demands")
 Reader = Annotated[Principal, Depends(requires(Permission.READ_CATALOG))]
@@ -145,8 +146,9 @@ def demands_xlsx(
     provider: OrgQuery = None,
 ) -> Response:
     """The supply–demand list (供需清单), printable."""
-    sheet = demand_sheet(filtered(session, status_, requester, provider),
-                         city=city_name(session), made_on=today())
+    found = filtered(session, status_, requester, provider)
+    sheet = demand_sheet(found, city=city_name(session), made_on=today())
+    audit.record(session, kind="export.demands", details={"format": "xlsx", "rows": len(found)})
     return xlsx_response(write_workbook([sheet]), f"{sheet.title}-{today():%Y%m%d}.xlsx")
 
 

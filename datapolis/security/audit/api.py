@@ -94,9 +94,11 @@ def export(request: Request, session: SessionDep, _: Auditor) -> dict[str, Any]:
     """Every signed checkpoint and the public key, as `datapolis audit export-checkpoints`."""
     key = _signer(request).public_key
     target = service.get_log(session)
+    signed = [c.as_json() for c in service.checkpoints(session, target)]
+    service.record(session, kind="export.audit_checkpoints",
+                   details={"checkpoints": len(signed)})
     return {"format": "datapolis-audit-checkpoints/1", "log": target.name, "hash": target.hash,
-            "public_key": public_key_text(key), "key_id": key_id(key),
-            "checkpoints": [c.as_json() for c in service.checkpoints(session, target)]}
+            "public_key": public_key_text(key), "key_id": key_id(key), "checkpoints": signed}
 
 
 @router.post("/receipts/verify")

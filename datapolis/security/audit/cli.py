@@ -13,7 +13,7 @@ from rich.console import Console
 from datapolis.config import get_settings
 from datapolis.errors import UserError
 from datapolis.orgs.cli import err_console, registry_session
-from datapolis.security.audit import proofs, service
+from datapolis.security.audit import files, proofs, service
 from datapolis.security.audit.signing import (
     Signer,
     key_id,
@@ -117,9 +117,11 @@ def export_checkpoints(log: LogOption = service.DEFAULT_LOG,
     with registry_session() as session:
         target = service.get_log(session, log)
         signed = [c.as_json() for c in service.checkpoints(session, target)]
-        data = {"format": "datapolis-audit-checkpoints/1", "log": target.name,
+        data = {"format": files.CHECKPOINTS_FORMAT, "log": target.name,
                 "hash": target.hash, "public_key": public_key_text(key), "key_id": key_id(key),
                 "checkpoints": signed}
+        service.record(session, kind="export.audit_checkpoints",
+                       details={"checkpoints": len(signed)})
     _write(data, output)
 
 
@@ -171,3 +173,57 @@ def verify_consistency(file: Path, public_key: KeyOption = None) -> None:
             err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print("consistency verified: the later checkpoint extends the earlier one")
+
+
+@app.command("export-log")
+def export_log(
+    file: Path,
+    first: Annotated[int | None, typer.Option("--from", help="First event number.")] = None,
+    last: Annotated[int | None, typer.Option("--to", help="Last event number (included).")]
+    = None,
+    log: LogOption = service.DEFAULT_LOG,
+) -> None:
+    """Write the events as JSON Lines (each line the canonical JSON that was hashed)."""
+    if first is not None and last is not None and first > last:
+        raise _fail("--from must not be after --to")
+    written = 0
+    with registry_session() as session:
+        try:
+            with file.open("w", encoding="utf-8", newline="\n") as out:
+                for line in files.export_lines(session, log=log, first=first, last=last):
+                    out.write(line)
+                    written += 1
+        except OSError as exc:
+            raise _fail(f"cannot write {file}: {exc.strerror}") from None
+        service.record(session, kind="export.audit_log", details={
+            "from": first, "to": last, "events": written})
+    console.print(f"{written} events written to {file}")
+
+
+@app.command("verify-file")
+def verify_file(
+    file: Path,
+    checkpoints: Annotated[Path, typer.Option(
+        "--checkpoints", help="The JSON that `export-checkpoints` wrote.")],
+    public_key: KeyOption = None,
+) -> None:
+    """Check an `export-log` file against signed checkpoints, without the registry."""
+    key = _public_key(public_key)
+    try:
+        hash_name, signed = files.load_checkpoints(checkpoints.read_text(encoding="utf-8"))
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {exc.filename}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise _fail(f"{checkpoints} is not UTF-8 text") from None
+    except UserError as exc:
+        raise _fail(f"{checkpoints}: {exc}") from None
+    report = files.verify_file(data, hash_name=hash_name, checkpoints=signed, public_key=key)
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        for problem in report.problems:
+            err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"{file}: {report.events} events ({report.first}..{report.last}), "
+                  f"{report.checked} signed roots recomputed — [green]intact[/]")

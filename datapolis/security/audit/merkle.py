@@ -105,12 +105,20 @@ def verify_inclusion(
     h: Hasher, *, leaf: bytes, index: int, size: int, path: Sequence[bytes], expected: bytes
 ) -> bool:
     """RFC 9162 §2.1.3.2: does `path` lead from `leaf` at `index` to the root `expected`?"""
+    return path_root(h, leaf=leaf, index=index, size=size, path=path) == expected
+
+
+def path_root(
+    h: Hasher, *, leaf: bytes, index: int, size: int, path: Sequence[bytes]
+) -> bytes | None:
+    """The root that `path` leads to from `leaf` at `index`, or None if the path has the wrong
+    length for a tree of `size` (RFC 9162 §2.1.3.2 without the final comparison)."""
     if not 0 <= index < size:
-        return False
+        return None
     fn, sn, computed = index, size - 1, leaf
     for sibling in path:
         if sn == 0:
-            return False
+            return None
         if fn & 1 or fn == sn:
             computed = node_hash(h, sibling, computed)
             while not fn & 1 and fn != 0:
@@ -120,7 +128,7 @@ def verify_inclusion(
             computed = node_hash(h, computed, sibling)
         fn >>= 1
         sn >>= 1
-    return sn == 0 and computed == expected
+    return computed if sn == 0 else None
 
 
 def verify_consistency(

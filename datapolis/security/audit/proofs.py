@@ -18,7 +18,7 @@ from datapolis.errors import NotFound, UserError
 from datapolis.security.audit import merkle
 from datapolis.security.audit.models import AuditEvent
 from datapolis.security.audit.service import DEFAULT_LOG, checkpoints, get_log
-from datapolis.security.audit.signing import Checkpoint, signature_valid
+from datapolis.security.audit.signing import Checkpoint, key_id, signature_valid
 
 RECEIPT_FORMAT = "datapolis-audit-receipt/1"
 CONSISTENCY_FORMAT = "datapolis-audit-consistency/1"
@@ -94,26 +94,53 @@ def load(text: str, expected_format: str) -> dict[str, Any]:
     return data
 
 
+def _claimed_seq(event: bytes) -> int | None:
+    try:
+        body = json.loads(event)
+        return int(body["seq"]) if isinstance(body, dict) else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def verify_receipt(data: dict[str, Any], public_key: Ed25519PublicKey) -> list[str]:
-    """What is wrong with a receipt; an empty list means it proves its event."""
+    """What is wrong with a receipt; an empty list means it proves its event.
+
+    Each way of forging one gets its own message: a leaf index that is not the event's own
+    number, a forged signature over the true root, an altered root (it is not what was signed
+    and the path does not reach it), an altered path or event (signed root, path misses it),
+    and a checkpoint signed by another key.
+    """
     try:
         event = str(data["event"]).encode()
         index, size = int(data["leaf_index"]), int(data["tree_size"])
         path = _hexes(data["audit_path"], "audit_path")
         signed = Checkpoint.from_json(data["checkpoint"])
+        root = bytes.fromhex(signed.root)
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"receipt is missing or has a malformed field: {exc}") from None
     problems = []
-    if not signature_valid(public_key, signed):
-        problems.append(f"bad checkpoint signature (key id {signed.key_id}) for size {signed.size}")
     if signed.size != size:
         problems.append(f"receipt claims tree size {size} but its checkpoint signs {signed.size}")
+    claimed = _claimed_seq(event)
+    if claimed != index:
+        problems.append(f"wrong leaf index: the receipt says {index} but the event is number "
+                        f"{claimed}")
     h = merkle.hasher(signed.hash)
-    leaf = merkle.leaf_hash(h, event)
-    if not merkle.verify_inclusion(h, leaf=leaf, index=index, size=size, path=path,
-                                   expected=bytes.fromhex(signed.root)):
-        problems.append(f"event {index} is not in the signed tree of size {signed.size}: the "
-                        f"event or the audit path was altered")
+    reached = merkle.path_root(h, leaf=merkle.leaf_hash(h, event), index=index, size=size,
+                               path=path)
+    signature_ok = signature_valid(public_key, signed)
+    if signed.key_id != key_id(public_key):
+        problems.append(f"checkpoint signed by key id {signed.key_id}, not by the given key "
+                        f"{key_id(public_key)}")
+    elif not signature_ok and reached == root:
+        problems.append(f"forged checkpoint signature: the root of size {signed.size} is right "
+                        f"but its signature does not verify (key id {signed.key_id})")
+    elif not signature_ok:
+        problems.append(f"altered checkpoint root: {signed.root} of size {signed.size} is not "
+                        f"what key {signed.key_id} signed, and the audit path does not reach it")
+    if signature_ok and reached != root and claimed == index:
+        problems.append(f"wrong audit path: it does not lead from event {index} to the signed "
+                        f"root of size {signed.size} (a path node or the event was altered)")
     return problems
 
 

@@ -24,6 +24,8 @@ from datapolis.demo import cli as demo_cli
 from datapolis.errors import ConfigError, UserError
 from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
+from datapolis.quality import cli as quality_cli
+from datapolis.quality import hook as quality_hook
 from datapolis.registry.db import Registry
 from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
@@ -49,6 +51,7 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+app.add_typer(quality_cli.app, name="quality")
 app.add_typer(std_cli.app, name="std")
 # One `security` group; each security slice adds its verbs to it.
 security_app = typer.Typer(help="Security: classification and grading, field encryption "
@@ -61,6 +64,8 @@ app.add_typer(security_app, name="security")
 autoregister.install()
 # ... and rebuild the std tables that read them.
 std_hook.install()
+# Landed tables that have quality rules are checked again.
+quality_hook.install()
 # Protected columns land encrypted (`datapolis security protect`).
 install_field_sealer()
 

@@ -22,10 +22,12 @@ class Permission(enum.StrEnum):
     EDIT_CATALOG = "catalog.edit"  # create and edit own organisation's drafts, map items
     SUBMIT_CATALOG = "catalog.submit"  # send own organisation's drafts for review
     REVIEW_CATALOG = "catalog.review"  # the bureau: approve, reject, publish, retire; all entries
-    GRADE_FIELDS = "security.grade"  # confirm field grades and categories of own org's entries
-    MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
     MANAGE_FIELD_ENCRYPTION = "security.fields"  # the bureau: protect columns, rotate field keys
     READ_PROTECTED = "security.decrypt"  # read protected warehouse columns in the clear
+    READ_QUALITY = "quality.read"  # rules, runs and results of own organisation's tables
+    MANAGE_QUALITY = "quality.manage"  # define rules and run checks (custom SQL: platform admin)
+    GRADE_FIELDS = "security.grade"  # confirm field grades and categories of own org's entries
+    MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS, Permission.READ_CATALOG}
@@ -36,13 +38,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE
         | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
         | {Permission.READ_SOURCES, Permission.MANAGE_SOURCES}
+        | {Permission.READ_QUALITY, Permission.MANAGE_QUALITY}
         | {Permission.EDIT_CATALOG, Permission.SUBMIT_CATALOG, Permission.GRADE_FIELDS}
     ),
     Role.ORG_USER: frozenset(_EVERYONE | {Permission.EDIT_CATALOG, Permission.GRADE_FIELDS}),
     Role.AUDITOR: frozenset(
         _EVERYONE
         | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}
-        | {Permission.READ_SOURCES}
+        | {Permission.READ_SOURCES, Permission.READ_QUALITY}
     ),
 }
 

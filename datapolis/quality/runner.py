@@ -4,7 +4,7 @@ rule, and incremental re-checks after a load that changed few rows.
 Incremental re-check: the failure store holds every failing row (key + mask), so after a load
 the rows it must look at again are the changed ones. The caller names how changed rows are
 recognised — a column that every landing moves forward (an incremental job's cursor, e.g.
-`updated_at`) and the value it had at the last check. Rows past it are re-checked: their old
+`updated_at`) and its highest value at the last check. Rows at or past it are re-checked: their old
 entries leave the store, the ones that fail now go in; store rows whose key left the table go
 too. Counts are then read from the store exactly as after a full check, so both give the same
 numbers. Table-level rules (uniqueness, consistency) always look at the whole table.
@@ -190,7 +190,8 @@ def _scan(engine: _Counted, table: TableName, store: TableName, rules: list[Rule
                            compiled.params)
         else:
             assert changed is not None
-            since = exp.GT(this=exp.column(changed.column, quoted=True),
+            # >=: a row landed after the check with the same cursor value is not missed
+            since = exp.GTE(this=exp.column(changed.column, quoted=True),
                            expression=exp.Placeholder(this="since"))
             key_list = ", ".join(quote_identifier(k) for k in keys)
             engine.execute(

@@ -26,16 +26,18 @@ from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
+from datapolis.quality import api as quality_api
+from datapolis.quality import hook as quality_hook
 from datapolis.registry.db import Registry, open_registry
 from datapolis.security.audit import api as audit_api
 from datapolis.security.audit import pages as audit_pages
 from datapolis.security.audit.checkpointer import Checkpointer
 from datapolis.security.audit.signing import Signer
-from datapolis.security.grading import api as grading_api
-from datapolis.security.grading import pages as grading_pages
 from datapolis.security.fields import api as fields_api
 from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
+from datapolis.security.grading import api as grading_api
+from datapolis.security.grading import pages as grading_pages
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.assets import VENDOR_DIR
@@ -49,6 +51,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
+           quality_api.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router]
@@ -74,6 +77,7 @@ def create_app(
     settings.check_secure()
     registry = registry or open_registry(settings.registry_url)
     autoregister.install()  # landed tables become draft catalog entries
+    quality_hook.install()  # landed tables with rules are checked again
     install_field_sealer()  # protected columns land encrypted
 
     @asynccontextmanager

@@ -15,7 +15,7 @@ from datapolis.security.fields import service
 from datapolis.security.fields.api import _registry, key_list, master_keyring
 from datapolis.warehouse.deps import WarehouseDep
 from datapolis.warehouse.engine import Engine
-from datapolis.web.i18n import N_
+from datapolis.web.i18n import N_, gettext
 from datapolis.web.nav import NavItem
 from datapolis.web.render import render
 
@@ -27,10 +27,10 @@ PAGE = "/security/fields"
 
 
 def _page(request: Request, session: Session, warehouse: Engine, *, error: str = "",
-          form: dict[str, str] | None = None) -> HTMLResponse:
+          notice: str = "", form: dict[str, str] | None = None) -> HTMLResponse:
     context: dict[str, Any] = {
         "protections": service.protections(session), "keys": key_list(session, warehouse),
-        "error": error, "form": form or {}}
+        "error": error, "notice": notice, "form": form or {}}
     return render(request, "fields/index.html", context, status_code=400 if error else 200)
 
 
@@ -55,11 +55,14 @@ async def protect_posted(request: Request, session: SessionDep, warehouse: Wareh
     return RedirectResponse(PAGE, status_code=303)
 
 
-@router.post(f"{PAGE}/rotate", response_model=None)
-def rotate_posted(request: Request, session: SessionDep, principal: Admin) -> RedirectResponse:
-    service.rotate_key(session, master_keyring(request), actor=principal.name,
-                       org=principal.org.code)
-    return RedirectResponse(PAGE, status_code=303)
+@router.post(f"{PAGE}/rotate", response_class=HTMLResponse)
+def rotate_posted(request: Request, session: SessionDep, warehouse: WarehouseDep,
+                  principal: Admin) -> HTMLResponse:
+    # Answered with the page itself (no redirect): the notice names the new key.
+    made = service.rotate_key(session, master_keyring(request), actor=principal.name,
+                              org=principal.org.code)
+    notice = gettext(request, "New writes now use field key %(key)s.", key=made.key_id)
+    return _page(request, session, warehouse, notice=notice)
 
 
 @router.post(PAGE + "/keys/{key_id}/retire", response_class=HTMLResponse, response_model=None)

@@ -18,6 +18,7 @@ from datapolis.catalog.versions import Actor, list_versions
 from datapolis.ingest import hooks, jobs
 from datapolis.ingest import service as ingest_service
 from datapolis.security.crypto import Keyring
+from datapolis.security.grading import service as grading
 from datapolis.warehouse import DuckDBEngine
 from tests.catalog.conftest import Seeded
 
@@ -224,3 +225,19 @@ def test_register_all_covers_ods_std_and_base_and_skips_the_rest(
                                .where(CatalogEntry.warehouse_table == "base.population")).one()
         assert base.catalog_type is CatalogType.BASIC_POPULATION
         assert base.provider.code == "371300"  # the bureau's root organisation
+
+
+def test_auto_registration_suggests_a_grade_for_every_item(
+    context: jobs.RunContext, hooked: None
+) -> None:
+    jobs.run_job(context, "gaj_hjxt.czrk")
+    (entry,) = entries(context)
+    with context.registry.session() as session:
+        graded = grading.entry_grading(session, service.get_entry(session, entry.resource_code))
+        assert all(row.stored is not None for row in graded.items)  # stored, not worked out
+        kinds = {row.item.column_name: (row.suggestion.kind, row.suggestion.grade)
+                 for row in graded.items}
+        assert kinds["xm"] == ("person_name", "L3") and kinds["lxdh"] == ("mobile", "L3")
+        # The values outvote the name: this fixture's ID numbers are born on day 00.
+        assert kinds["gmsfhm"] == ("none", "L1")
+        assert graded.unconfirmed == 4 and graded.grade is None  # a person confirms

@@ -146,10 +146,13 @@ def confirm(code: str, session: SessionDep, principal: Grader,
             decisions: Decisions) -> EntryGradingPublic:
     """Confirm or change field grades of an entry of your organisation."""
     entry = _changeable(session, principal, code)
-    if decisions.all:
-        service.confirm_all(session, entry, actor_of(principal))
-    if decisions.grades:
-        service.confirm(session, entry, decisions.grades, actor_of(principal))
+    chosen = dict(decisions.grades)
+    if decisions.all:  # the suggestion for every other item not confirmed yet
+        for row in service.entry_grading(session, entry).items:
+            if not row.confirmed:
+                chosen.setdefault(row.item.name, None)
+    if chosen:
+        service.confirm(session, entry, chosen, actor_of(principal))
     return EntryGradingPublic.of(service.entry_grading(session, entry))
 
 

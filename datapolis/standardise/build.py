@@ -129,12 +129,12 @@ def _build(engine: Engine, spec: Spec, code_tables: Mapping[str, Mapping[str, st
         rows_out = int(engine.query(f"SELECT count(*) AS n FROM {target}")  # noqa: S608
                        .column("n")[0].as_py())
     rows_in = int(counts["rows_in"])
-    steps = [{"column": column, "step": label, "changed": int(counts[f"changed_{i}"]),
-              "nulled": int(counts[f"nulled_{i}"])}
+    steps = [{"column": column, "step": label, "changed": int(counts[f"changed_{i}"] or 0),
+              "nulled": int(counts[f"nulled_{i}"] or 0)}
              for i, (column, label) in enumerate(compiled.steps)]
     details = {"sources": compiled.sources, "steps": steps,
                "deduplicated": rows_in - rows_out}
-    return rows_in, rows_out, int(counts["rows_changed"]), details
+    return rows_in, rows_out, int(counts["rows_changed"] or 0), details
 
 
 def history(session: Session, table: str | None = None, limit: int = 50) -> list[GovernanceBuild]:

@@ -49,3 +49,20 @@ def test_other_roles_do_not_see_the_audit_log(client: TestClient) -> None:
     login(client, "platform_admin")
     assert client.get("/audit", headers=HTML).status_code == 403
     assert 'href="/audit"' not in client.get("/", headers=HTML).text
+
+
+def test_the_log_filters_by_a_documented_kind_and_pages(app: FastAPI, client: TestClient) -> None:
+    with app.state.registry.session() as session:
+        for i in range(130):
+            service.record(session, kind="export.list", actor="org_user", org="371300_gaj",
+                           details={"list": "sharing", "format": "xlsx", "rows": i})
+    login(client, "auditor")
+    first = client.get("/audit", params={"kind": "export.list"}, headers=HTML)
+    assert '<option value="export.list" selected>' in first.text
+    assert '<option value="auth.login_failed">' in first.text
+    assert first.text.count('href="/audit/events/') == 100
+    assert 'href="/audit?kind=export.list&amp;page=2" rel="next">较早的事件' in first.text
+    second = client.get("/audit", params={"kind": "export.list", "page": 2}, headers=HTML)
+    assert second.text.count('href="/audit/events/') == 30
+    assert 'rel="prev">较新的事件' in second.text and 'rel="next"' not in second.text
+    assert client.get("/audit", params={"page": 0}, headers=HTML).status_code == 422

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from datapolis.errors import NotFound, UserError
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.security.audit import proofs, service
+from datapolis.security.audit.kinds import KINDS
 from datapolis.security.audit.models import AuditEvent
 from datapolis.security.audit.signing import Signer, key_id, public_key_text
 from datapolis.web.i18n import N_
@@ -38,21 +40,28 @@ def _details(event: AuditEvent) -> str:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(request: Request, session: SessionDep, _: Auditor, kind: str = "",
-              actor: str = "", org: str = "") -> HTMLResponse:
+              actor: str = "", org: str = "", page: Annotated[int, Query(ge=1)] = 1
+              ) -> HTMLResponse:
     filters = {"kind": kind.strip(), "actor": actor.strip(), "org": org.strip()}
     try:
         target = service.get_log(session)
     except NotFound:
         target = None
+    # One row more than a page tells whether older events follow.
     events = service.search_events(
-        session, kind=filters["kind"], actor=filters["actor"], org=filters["org"], limit=PAGE
+        session, kind=filters["kind"], actor=filters["actor"], org=filters["org"],
+        limit=PAGE + 1, offset=(page - 1) * PAGE,
     ) if target else []
     signed = service.checkpoints(session, target) if target else []
     key = _signer(request).public_key
+    query = {name: value for name, value in filters.items() if value}
     return render(request, "audit/log.html", {
-        "filters": filters, "events": [(e, _details(e)) for e in events], "log": target,
-        "latest": signed[-1] if signed else None, "public_key": public_key_text(key),
-        "key_id": key_id(key), "page": PAGE})
+        "filters": filters, "events": [(e, _details(e)) for e in events[:PAGE]],
+        "log": target, "latest": signed[-1] if signed else None,
+        "public_key": public_key_text(key), "key_id": key_id(key), "page": page,
+        "kinds": [k.name for k in KINDS],
+        "newer": urlencode(query | {"page": page - 1}) if page > 1 else None,
+        "older": urlencode(query | {"page": page + 1}) if len(events) > PAGE else None})
 
 
 @router.get("/audit/events/{seq}", response_class=HTMLResponse)

@@ -8,6 +8,10 @@ licence plates are L3; enterprise credit codes and everything else L1, or L2 in 
 individual people. An entry is open to the public only when every item is L1. Only drafts still
 under auto-registration's placeholder classification are touched, so a second run and a
 person's later edits are left alone.
+
+The bureau's reviewer then confirms the field grades of every published entry (the security
+slice's suggestions, confirmed or changed to the grades above, each an audit event) and assigns
+the entry a business of the classification scheme.
 """
 
 from __future__ import annotations
@@ -36,8 +40,14 @@ from datapolis.catalog.versions import Actor
 from datapolis.demo.manifest import Manifest
 from datapolis.errors import UserError
 from datapolis.orgs.models import User
+from datapolis.security.grading import scheme as grading_scheme
+from datapolis.security.grading import service as grading
 
 BUREAU_REVIEWER = "admin"
+# Each demo system's business in the default classification scheme.
+BUSINESS_OF_SYSTEM = {"gaj_hjxt": "0201", "scjg_qydj": "0601", "jy_xlxx": "0501",
+                      "swjt_yxxt": "0803", "bdc_djxt": "0701", "mzj_dibao": "0303",
+                      "wgzx_sjxt": "0802"}
 GRADE_OF_KIND = {"resident_id": "L4", "bank_card": "L4", "passport": "L4",
                  "person_name": "L3", "mobile": "L3", "landline": "L3", "email": "L3",
                  "address": "L3", "licence_plate": "L3", "credit_code": "L1"}
@@ -177,9 +187,25 @@ def curate(session: Session, manifest: Manifest, out_dir: Path) -> Curated:
             except UserError as exc:
                 done.not_ready[entry.resource_code] = str(exc)
                 continue
-            (done.published if entry.status is EntryStatus.PUBLISHED
-             else done.submitted).append(entry.resource_code)
+            if entry.status is EntryStatus.PUBLISHED:
+                _confirm_grades(session, entry, system.name, reviewer)
+                done.published.append(entry.resource_code)
+            else:
+                done.submitted.append(entry.resource_code)
     return done
+
+
+def _confirm_grades(session: Session, entry: CatalogEntry, system: str,
+                    reviewer: Actor) -> None:
+    """The bureau confirms every field's grade (the grades the catalog staff gave) and the
+    entry's business in the scheme."""
+    grading_scheme.seed_default(session, actor=reviewer.name)
+    grading.confirm(session, entry, {item.name: item.security_grade
+                                     for item in entry.items if item.security_grade},
+                    reviewer, via="demo")
+    if system in BUSINESS_OF_SYSTEM:
+        grading.assign_category(session, entry, BUSINESS_OF_SYSTEM[system], reviewer,
+                                via="demo")
 
 
 def _placeholder_draft(session: Session, department: str, table: str) -> CatalogEntry | None:

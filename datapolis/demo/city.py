@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from datapolis.catalog.standards import seed_standards
 from datapolis.orgs.models import Organisation, OrgKind, Role
 from datapolis.orgs.service import create_organisation, create_user
+from datapolis.security.grading.scheme import seed_default as seed_default_scheme
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,10 @@ def demo_logins(city: City = CITY) -> list[DemoLogin]:
 
 def seed_registry(session: Session, city: City = CITY) -> list[DemoLogin]:
     """Create the city's organisations and demo users, and the national code tables and data
-    elements the catalog ships; a second call creates nothing."""
+    elements the catalog ships, and the default classification scheme; a second call creates
+    nothing."""
     seed_standards(session)
+    seed_default_scheme(session)
     exists = session.scalar(select(Organisation.id).where(Organisation.code == city.code))
     if exists is not None:
         return demo_logins(city)

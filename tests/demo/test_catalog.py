@@ -19,6 +19,7 @@ from datapolis.demo.cli import app
 from datapolis.demo.manifest import Manifest
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
+from datapolis.security.grading import service as grading
 
 runner = CliRunner()
 
@@ -97,3 +98,22 @@ def test_a_second_land_changes_no_entry(landed: Path, monkeypatch: pytest.Monkey
         assert session.scalar(select(func.count()).select_from(EntryVersion)) == before
     registry.close()
     get_settings.cache_clear()
+
+
+def test_published_entries_have_confirmed_grades_and_a_business(landed: Path) -> None:
+    registry = registry_of(landed)
+    with registry.session() as session:
+        published = service.list_entries(session, provider_ids=None,
+                                         status=EntryStatus.PUBLISHED)
+        assert published
+        for entry in published:
+            graded = grading.entry_grading(session, entry)
+            assert graded.unconfirmed == 0, entry.resource_code
+            assert graded.category is not None and graded.category.assigned_by == "admin"
+            assert all(row.stored is not None and row.stored.confirmed_by == "admin"
+                       for row in graded.items)
+            assert graded.grade == max((row.grade for row in graded.items if row.grade),
+                                       key=["L1", "L2", "L3", "L4"].index)
+        people = next(e for e in published if e.warehouse_table == "ods_371300_gaj.czrk")
+        assert grading.entry_grading(session, people).grade == "L4"
+    registry.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from datapolis.quality import checksums, custom_sql
+from datapolis.quality import checksums, compiler, custom_sql
 from datapolis.quality.rules import (
     Binder,
     Dimension,
@@ -185,16 +185,36 @@ def _reference(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
 # --- table-level ------------------------------------------------------------------------
 
 def _unique(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> TableOutcome:
-    """Duplicates both ways: values that occur more than once, and rows that share one."""
+    """Duplicates both ways: values that occur more than once, and rows that share one.
+
+    The duplicated values are kept (quality.<store>_u_<hash>). An incremental check recounts
+    only the values that were duplicated or that a changed row now holds: any other value was
+    unique before and no row took it since, so it is still unique. The counts stay exact.
+    """
     keys = ", ".join(quote_identifier(c) for c in rule.columns)
     present = " AND ".join(f"{quote_identifier(c)} IS NOT NULL" for c in rule.columns)
+    live = f" AND {ctx.alive}" if ctx.alive else ""
+    state = compiler.aux_name(table, "u", rule.columns)
+    fresh = TableName(state.schema, state.name + "_next")
+    if ctx.changed is None or not engine.table_exists(str(state)):
+        source, params = table.sql, None
+    else:
+        source = (f"{table.sql} SEMI JOIN (SELECT {keys} FROM {state.sql} UNION "  # noqa: S608
+                  f"SELECT {keys} FROM {table.sql} WHERE {ctx.changed}) AS affected "
+                  f"USING ({keys})")
+        params = dict(ctx.changed_params)
+    with engine.transaction():
+        engine.execute(f"CREATE OR REPLACE TABLE {fresh.sql} AS SELECT {keys}, "  # noqa: S608
+                       f"count(*) AS n FROM {source} WHERE {present}{live} GROUP BY ALL "
+                       "HAVING count(*) > 1", params)
+        engine.execute(f"DROP TABLE IF EXISTS {state.sql}")
+        engine.execute(f"ALTER TABLE {fresh.sql} RENAME TO {quote_identifier(state.name)}")
     sample = ", ".join(f"{quote_identifier(c)} := {quote_identifier(c)}" for c in rule.columns)
     found = engine.query(
-        f"SELECT count(*) FILTER (WHERE n > 1) AS dup_values, "  # noqa: S608
-        f"coalesce(sum(n) FILTER (WHERE n > 1), 0) AS dup_rows, coalesce(sum(n), 0) AS checked, "
-        f"min(struct_pack({sample}, rows := n), {SAMPLE}) FILTER (WHERE n > 1) AS sample "
-        f"FROM (SELECT {keys}, count(*) AS n FROM {table.sql} WHERE {present}{_alive(ctx)} "
-        f"GROUP BY ALL)").to_pylist()[0]
+        f"SELECT count(*) AS dup_values, coalesce(sum(n), 0) AS dup_rows, "  # noqa: S608
+        f"min(struct_pack({sample}, rows := n), {SAMPLE}) AS sample, "
+        f"(SELECT count(*) FROM {table.sql} WHERE {present}{live}) AS checked "
+        f"FROM {state.sql}").to_pylist()[0]
     return TableOutcome(int(found["checked"]), int(found["dup_rows"]),
                         list(found["sample"] or []),
                         {"duplicated_values": int(found["dup_values"]),

@@ -43,6 +43,12 @@ def store_name(table: TableName) -> TableName:
     return TableName(QUALITY_SCHEMA, check_identifier(name, "table"))
 
 
+def aux_name(table: TableName, tag: str, columns: tuple[str, ...]) -> TableName:
+    """A table-level rule's own state next to the failure store (e.g. duplicated values)."""
+    digest = hashlib.sha256("|".join([str(table), tag, *columns]).encode()).hexdigest()[:10]
+    return TableName(QUALITY_SCHEMA, f"{store_name(table).name[:44]}_{tag}_{digest}")
+
+
 def _col(name: str) -> exp.Column:
     return exp.column(check_identifier(name, "column"), quoted=True)
 

@@ -99,6 +99,10 @@ class TableContext:
     previous_rows: int | None = None  # rows at the last run (row-count change)
     now: Any = None
     alive: str | None = None  # SQL condition of live rows (cdc soft deletes), trusted
+    # An incremental check: the SQL condition of changed rows (trusted) and its parameters;
+    # None: the whole table is looked at.
+    changed: str | None = None
+    changed_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Table-level: (engine, table, rule, context) -> outcome

@@ -16,7 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -65,6 +65,7 @@ class CheckReport:
     incremental: bool
     seconds: float
     queries: list[str]  # every statement issued, in order (tests count the scans)
+    query_seconds: list[float]  # what each took
     watermark: Any = None  # the change column's highest value now (the next `since`)
     store: str | None = None  # where failing keys are kept
 
@@ -77,15 +78,24 @@ class _Counted:
     """The engine, noting each statement it is given."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine, self.issued = engine, []  # type: ignore[var-annotated]
+        self.engine = engine
+        self.issued: list[str] = []
+        self.seconds: list[float] = []
 
     def execute(self, sql: str, params: Params = None) -> None:
-        self.issued.append(sql)
+        started = time.perf_counter()
         self.engine.execute(sql, params)
+        self._note(sql, started)
 
     def query(self, sql: str, params: Params = None) -> pa.Table:
+        started = time.perf_counter()
+        found = self.engine.query(sql, params)
+        self._note(sql, started)
+        return found
+
+    def _note(self, sql: str, started: float) -> None:
         self.issued.append(sql)
-        return self.engine.query(sql, params)
+        self.seconds.append(time.perf_counter() - started)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.engine, name)
@@ -135,17 +145,34 @@ def run_checks(
     ctx = TableContext(rows=rows, last_landed=ctx.last_landed, previous_rows=ctx.previous_rows,
                        now=ctx.now, alive=alive)
 
+    stores = [compiler.store_name(name) if start == 0 else TableName(
+        compiler.QUALITY_SCHEMA, compiler.store_name(name).name[:58] + f"_{start}")
+        for start in range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN)]
+    _ensure_state(counted)
+    state_key = str(compiler.store_name(name))
+    signature = _signature(name, checked_rules, keys)
+    known = counted.query(f"SELECT signature FROM {STATE} WHERE store = ?",  # noqa: S608
+                          [state_key]).to_pylist()
+    incremental = bool(changed is not None and keys and changed.since is not None and known
+                       and known[0]["signature"] == signature
+                       and all(engine.table_exists(str(s)) for s in stores))
+    # Until this run ends no state is valid: a run that stops half-way makes the next full.
+    counted.execute(f"DELETE FROM {STATE} WHERE store = ?", [state_key])  # noqa: S608
+    since: exp.Expr | None = None
+    if incremental:
+        assert changed is not None
+        # >=: a row landed after the check with the same cursor value is not missed
+        since = exp.GTE(this=exp.column(changed.column, quoted=True),
+                        expression=exp.Placeholder(this="since"))
+        ctx = replace(ctx, changed=since.sql("duckdb"), changed_params={"since": changed.since})
+
     results: list[RuleResult] = []
-    incremental = False
-    store: TableName | None = None
-    for start in range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN):
+    for start, store in zip(range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN), stores,
+                            strict=True):
         batch = row_rules[start:start + compiler.MAX_RULES_PER_SCAN]
-        store = compiler.store_name(name) if start == 0 else TableName(
-            compiler.QUALITY_SCHEMA, compiler.store_name(name).name[:58] + f"_{start}")
         if progress:
             progress(f"scan {len(batch)} row rules")
-        done_incrementally = _scan(counted, name, store, batch, keys, changed, alive)
-        incremental = incremental or done_incrementally
+        _scan(counted, name, store, batch, keys, since, changed, alive)
         results += _read_store(counted, store, batch, keys, rows, samples)
     for rule in table_rules:
         if progress:
@@ -153,10 +180,13 @@ def run_checks(
         outcome = rule.spec.check(counted, name, rule, ctx)  # type: ignore[misc]
         results.append(RuleResult(rule, outcome.checked, outcome.failed,
                                   outcome.sample if samples else [], outcome.detail))
+    counted.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
+                    [state_key, signature])
     order = {rule.code: n for n, rule in enumerate(checked_rules)}
     results.sort(key=lambda r: order[r.rule.code])
     return CheckReport(str(name), rows, results, incremental, time.perf_counter() - started,
-                       counted.issued, counts.get("mark"), str(store) if store else None)
+                       counted.issued, counted.seconds, counts.get("mark"),
+                       str(stores[0]) if stores else None)
 
 
 def _signature(table: TableName, rules: list[Rule], keys: list[str]) -> str:
@@ -173,48 +203,39 @@ def _ensure_state(engine: _Counted) -> None:
 
 
 def _scan(engine: _Counted, table: TableName, store: TableName, rules: list[Rule],
-          keys: list[str], changed: Changed | None, alive: str | None) -> bool:
-    """Bring the failure store up to date; True when only changed rows were read."""
-    _ensure_state(engine)
-    signature = _signature(table, rules, keys)
-    known = engine.query(f"SELECT signature FROM {STATE} WHERE store = ?",  # noqa: S608
-                                [str(store)]).to_pylist()
-    reuse = (changed is not None and bool(keys) and changed.since is not None
-             and engine.table_exists(str(store)) and known
-             and known[0]["signature"] == signature)
+          keys: list[str], since: exp.Expr | None, changed: Changed | None,
+          alive: str | None) -> None:
+    """Bring the failure store up to date: rebuilt from the whole table, or (`since` given)
+    only the changed rows replaced and the keys that left the table removed."""
     live = exp.condition(alive) if alive else None
     with engine.transaction():
-        if not reuse:
+        if since is None:
             compiled = compiler.failing_rows(table, rules, keys, where=live)
             engine.execute(f"CREATE OR REPLACE TABLE {store.sql} AS {compiled.sql}",
                            compiled.params)
-        else:
-            assert changed is not None
-            # >=: a row landed after the check with the same cursor value is not missed
-            since = exp.GTE(this=exp.column(changed.column, quoted=True),
-                           expression=exp.Placeholder(this="since"))
-            key_list = ", ".join(quote_identifier(k) for k in keys)
-            engine.execute(
-                f"DELETE FROM {store.sql} WHERE ({key_list}) IN (SELECT {key_list} "  # noqa: S608
-                f"FROM {table.sql} WHERE {since.sql('duckdb')})", {"since": changed.since})
-            where = exp.and_(since, live) if live is not None else since
-            compiled = compiler.failing_rows(table, rules, keys, where=where)
-            engine.execute(f"INSERT INTO {store.sql} BY NAME {compiled.sql}",
-                           {**compiled.params, "since": changed.since})
-            # keys that left the table (hard deletes) or died (soft deletes)
-            engine.execute(
-                f"DELETE FROM {store.sql} WHERE ({key_list}) NOT IN (SELECT {key_list} "  # noqa: S608
-                f"FROM {table.sql}{' WHERE ' + alive if alive else ''})")
-        engine.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
-                       [str(store), signature])
-    return bool(reuse)
+            return
+        assert changed is not None
+        key_list = ", ".join(quote_identifier(k) for k in keys)
+        engine.execute(
+            f"DELETE FROM {store.sql} WHERE ({key_list}) IN (SELECT {key_list} "  # noqa: S608
+            f"FROM {table.sql} WHERE {since.sql('duckdb')})", {"since": changed.since})
+        where = exp.and_(since, live) if live is not None else since
+        compiled = compiler.failing_rows(table, rules, keys, where=where)
+        engine.execute(f"INSERT INTO {store.sql} BY NAME {compiled.sql}",
+                       {**compiled.params, "since": changed.since})
+        # Keys that left the table (hard deletes) or died (soft deletes). An anti join: NOT IN
+        # would keep SQL's NULL semantics and cost ten times as much.
+        engine.execute(
+            f"DELETE FROM {store.sql} WHERE ({key_list}) IN (SELECT {key_list} "  # noqa: S608
+            f"FROM {store.sql} ANTI JOIN (SELECT {key_list} FROM {table.sql}"
+            f"{' WHERE ' + alive if alive else ''}) USING ({key_list}))")
 
 
 def _read_store(engine: _Counted, store: TableName, rules: list[Rule], keys: list[str],
                 rows: int, samples: bool) -> list[RuleResult]:
     compiled = compiler.counts(store, rules, keys, sample=SAMPLE if samples else 0)
     found = engine.query(compiled.sql).to_pylist()[0]
-    return [RuleResult(rule, rows, int(found[f"f{bit}"]),
+    return [RuleResult(rule, rows, int(found[f"f{bit}"] or 0),  # NULL over an empty store
                        [_plain(s) for s in (found.get(f"s{bit}") or [])])
             for bit, rule in enumerate(rules)]
 

@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     READ_PROTECTED = "security.decrypt"  # read protected warehouse columns in the clear
     READ_QUALITY = "quality.read"  # rules, runs and results of own organisation's tables
     MANAGE_QUALITY = "quality.manage"  # define rules and run checks (custom SQL: platform admin)
+    MANAGE_GOVERNANCE = "governance.build"  # the bureau: rebuild std tables and base libraries
     GRADE_FIELDS = "security.grade"  # confirm field grades and categories of own org's entries
     MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
 

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
+from datapolis.baselib import api as baselib_api
 from datapolis.catalog import api as catalog_api
 from datapolis.catalog import autoregister, bureau_pages, profile_api
 from datapolis.catalog import pages as catalog_pages
@@ -38,6 +39,8 @@ from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import api as grading_api
 from datapolis.security.grading import pages as grading_pages
+from datapolis.standardise import api as std_api
+from datapolis.standardise import hook as std_hook
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
 from datapolis.web import charts, errors, i18n, pages, system
 from datapolis.web.assets import VENDOR_DIR
@@ -51,7 +54,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
-           quality_api.router,
+           quality_api.router, std_api.router, baselib_api.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router]
@@ -77,6 +80,7 @@ def create_app(
     settings.check_secure()
     registry = registry or open_registry(settings.registry_url)
     autoregister.install()  # landed tables become draft catalog entries
+    std_hook.install()  # ... and rebuild the std tables that read them
     quality_hook.install()  # landed tables with rules are checked again
     install_field_sealer()  # protected columns land encrypted
 

@@ -1,0 +1,71 @@
+"""JSON API of the base libraries, under /api/governance/base."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from datapolis.baselib import service
+from datapolis.baselib.libraries import LIBRARIES, get_library
+from datapolis.errors import UserError
+from datapolis.ingest.service import secrets_keyring
+from datapolis.orgs import service as orgs_service
+from datapolis.orgs.deps import Principal, SessionDep, requires
+from datapolis.orgs.permissions import Permission
+from datapolis.standardise.api import BuildPublic, BuildRequest, recorded, registry_of
+from datapolis.standardise.spec import load_specs
+from datapolis.warehouse.deps import WarehouseDep
+from datapolis.warehouse.layers import ods_schema
+
+router = APIRouter(prefix="/api/governance/base", tags=["governance"])
+Reader = Annotated[Principal, Depends(requires(Permission.READ_QUALITY))]
+Builder = Annotated[Principal, Depends(requires(Permission.MANAGE_GOVERNANCE))]
+
+
+class ConflictPublic(BaseModel):
+    library: str
+    link_key: str
+    field: str
+    chosen_value: str
+    chosen_source: str
+    other_value: str
+    other_source: str
+    other_records: int
+
+
+@router.post("/build")
+def build_base(request: Request, body: BuildRequest, session: SessionDep,
+               warehouse: WarehouseDep, _: Builder) -> list[BuildPublic]:
+    """Merge base libraries now (each atomic, with provenance and conflicts)."""
+    if not body.names and not body.all:
+        raise UserError("name base libraries or set all to true")
+    todo = list(LIBRARIES.values()) if body.all else [get_library(n) for n in body.names]
+    registry = registry_of(request)
+    keyring = secrets_keyring(request.app.state.settings)
+    session.commit()  # one SQLite writer: the builds record in their own units of work
+    ids = [service.build(registry, warehouse, lib, trigger="api", keyring=keyring).build_id
+           for lib in todo]
+    return recorded(registry, ids)
+
+
+@router.get("/conflicts")
+def conflicts(
+    request: Request, session: SessionDep, warehouse: WarehouseDep, principal: Reader,
+    library: Annotated[str | None, Query()] = None,
+    field: Annotated[str | None, Query()] = None,
+    source: Annotated[str | None, Query(description="a std table, e.g. std.swjt_yhda")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[ConflictPublic]:
+    """Values two sources disagree on. A department sees the conflicts its own std tables
+    (those built from its ods schemas) take part in; the bureau sees all."""
+    found = service.conflicts(warehouse, library=library, field=field, source=source,
+                              limit=limit)
+    if not principal.can(Permission.MANAGE_GOVERNANCE):
+        own = {ods_schema(o.code) for o in orgs_service.list_organisations(session)
+               if o.id in orgs_service.descendant_ids(session, principal.org)}
+        tables = {s.table for s in load_specs(request.app.state.settings.home).values()
+                  if any(src.split(".")[0] in own for src in s.sources)}
+        found = [c for c in found if c.chosen_source in tables or c.other_source in tables]
+    return [ConflictPublic(**vars(c)) for c in found]

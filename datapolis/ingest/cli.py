@@ -19,8 +19,10 @@ from datapolis.config import get_settings
 from datapolis.errors import UserError
 from datapolis.ingest import jobs, service, stream
 from datapolis.ingest.sources.registry import get_kind, list_kinds
+from datapolis.orgs.cli import cli_actor
 from datapolis.orgs.service import get_organisation
 from datapolis.registry.db import open_registry
+from datapolis.security.audit import service as audit
 from datapolis.warehouse import DuckDBEngine
 
 app = typer.Typer(help="Department systems the data highway reads from.", no_args_is_help=True)
@@ -32,6 +34,7 @@ def _session() -> Iterator[Session]:
     registry = open_registry(get_settings().registry_url, create=False)
     try:
         with registry.session() as session:
+            audit.act_as(session, cli_actor(), None)
             yield session
     finally:
         registry.close()
@@ -182,7 +185,10 @@ def sync_run(
                TimeElapsedColumn())
     try:
         with _session() as session:
-            streaming = jobs.get_job(session, job).mode == "cdc"
+            found = jobs.get_job(session, job)
+            streaming = found.mode == "cdc"
+            audit.record(session, kind="job.run_requested", org=found.table.source.org.code,
+                         details={"job": job, "via": "cli"})
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(job, total=None, rate="")
             started = time.monotonic()
@@ -230,6 +236,8 @@ def sync_release(
     finally:
         warehouse.close()
         registry.close()
+    with _session() as session:
+        audit.record(session, kind="job.released", details={"job": job})
     console.print(f"[green]{job}[/]: released; the next run starts with a new snapshot")
 
 

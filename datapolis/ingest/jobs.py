@@ -25,6 +25,7 @@ from datapolis.ingest.models import SchemaChange, SourceTableChoice, SyncJob, Sy
 from datapolis.ingest.schedules import parse_schedule
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
+from datapolis.security.audit import service as audit
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse.engine import Engine, WarehouseError
 
@@ -73,6 +74,8 @@ def create_job(
                   overlap_seconds=overlap_seconds, delete_mode=delete_mode, schedule=schedule)
     session.add(job)
     session.flush()
+    audit.record(session, kind="job.created", org=table.source.org.code, details={
+        "job": code, "table": table.target_table, "mode": mode, "schedule": schedule})
     return job
 
 

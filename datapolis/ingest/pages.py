@@ -17,6 +17,7 @@ from datapolis.orgs.api import manageable_org_ids, readable_org_ids
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.registry.base import utcnow
+from datapolis.security.audit import service as audit
 from datapolis.web.charts import bar_chart, line_chart, still
 from datapolis.web.i18n import N_, gettext
 from datapolis.web.nav import NavItem
@@ -144,8 +145,12 @@ def run_job_now(
         if scheduler is None:
             raise UserError(gettext(request, "The scheduler is off on this server; run the job "
                                              "with `datapolis sync run`."))
+        started = scheduler.run_now(code)
+        if started:
+            audit.record(session, kind="job.run_requested", org=job.table.source.org.code,
+                         details={"job": code, "via": "page"})
         notice = gettext(request, "Started; the run appears here within seconds.") \
-            if scheduler.run_now(code) else gettext(request, "This job is already running.")
+            if started else gettext(request, "This job is already running.")
     except (UserError, HTTPException) as exc:
         if request.headers.get("HX-Request") != "true":
             raise

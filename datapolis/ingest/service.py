@@ -17,6 +17,7 @@ from datapolis.ingest.models import Source, SourceTableChoice
 from datapolis.ingest.sources import base
 from datapolis.ingest.sources.registry import get_kind, open_source
 from datapolis.orgs.models import Organisation, OrgKind, User
+from datapolis.security.audit import service as audit
 from datapolis.security.crypto import Keyring
 from datapolis.warehouse.engine import check_identifier
 from datapolis.warehouse.layers import ods_schema
@@ -69,6 +70,9 @@ def add_source(
     )
     session.add(source)
     session.flush()
+    audit.record(session, kind="source.registered", org=org.code, details={
+        "source": code, "kind": source_kind.name, "options": sorted(options),
+        "secret_fields": sorted(secrets or {})})
     return source
 
 
@@ -142,6 +146,7 @@ def choose_tables(
     chosen = {choice.name: choice for choice in source.tables}
     schema = ods_schema(source.org.code)
     taken = set(session.scalars(select(SourceTableChoice.target_table)))
+    added: list[str] = []
     for name in names:
         if name in chosen:
             continue
@@ -156,7 +161,11 @@ def choose_tables(
         source.tables.append(choice)
         taken.add(target)
         chosen[name] = choice
+        added.append(name)
     session.flush()
+    if added:
+        audit.record(session, kind="source.tables_chosen", org=source.org.code,
+                     details={"source": source.code, "tables": added})
     return [chosen[name] for name in names]
 
 

@@ -10,6 +10,7 @@ from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.quality import models as quality_models
+from datapolis.quality.issues import models as quality_issue_models
 from datapolis.registry.base import Base
 from datapolis.security.audit import models as audit_models
 from datapolis.security.fields import models as field_models
@@ -30,5 +31,6 @@ __all__ = [
     "ingest_models",
     "metadata",
     "orgs_models",
+    "quality_issue_models",
     "quality_models",
 ]

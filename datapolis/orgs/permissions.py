@@ -27,6 +27,8 @@ class Permission(enum.StrEnum):
     READ_QUALITY = "quality.read"  # rules, runs and results of own organisation's tables
     MANAGE_QUALITY = "quality.manage"  # define rules and run checks (custom SQL: platform admin)
     MANAGE_GOVERNANCE = "governance.build"  # the bureau: rebuild std tables and base libraries
+    READ_ISSUES = "quality.issues"  # quality issues (问题工单) of own organisation; bureau: all
+    RECTIFY_QUALITY = "quality.rectify"  # move own organisation's issues (acknowledge … submit)
     GRADE_FIELDS = "security.grade"  # confirm field grades and categories of own org's entries
     MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
 
@@ -40,13 +42,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.READ_USERS, Permission.MANAGE_USERS, Permission.MANAGE_APPS}
         | {Permission.READ_SOURCES, Permission.MANAGE_SOURCES}
         | {Permission.READ_QUALITY, Permission.MANAGE_QUALITY}
+        | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
         | {Permission.EDIT_CATALOG, Permission.SUBMIT_CATALOG, Permission.GRADE_FIELDS}
     ),
-    Role.ORG_USER: frozenset(_EVERYONE | {Permission.EDIT_CATALOG, Permission.GRADE_FIELDS}),
+    Role.ORG_USER: frozenset(
+        _EVERYONE
+        | {Permission.EDIT_CATALOG, Permission.GRADE_FIELDS}
+        | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
+    ),
     Role.AUDITOR: frozenset(
         _EVERYONE
         | {Permission.READ_USERS, Permission.READ_AUDIT, Permission.READ_METRICS}
-        | {Permission.READ_SOURCES, Permission.READ_QUALITY}
+        | {Permission.READ_SOURCES, Permission.READ_QUALITY, Permission.READ_ISSUES}
     ),
 }
 

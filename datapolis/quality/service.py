@@ -21,6 +21,7 @@ from datapolis.errors import NotFound, UserError
 from datapolis.ingest.freshness import landed_by_table
 from datapolis.ingest.jobs import jobs_landing_in
 from datapolis.ingest.land import decode_cursor, encode_cursor
+from datapolis.quality.issues import service as issues
 from datapolis.quality.models import QualityResult, QualityRule, QualityRun
 from datapolis.quality.rules import (
     Dimension,
@@ -234,6 +235,7 @@ def _finish(registry: Registry, run_id: int, *, report: CheckReport | None = Non
             run.watermark = None if report.watermark is None else _encode(report.watermark)
             run.results.extend(_results(report))
         session.flush()
+        issues.sync_from_run(session, run)  # open, update, verify or reopen 问题工单
         session.refresh(run, ["results"])
         session.expunge_all()
         return run

@@ -97,6 +97,22 @@ KINDS: tuple[Kind, ...] = (
          "loaded)", ("via", "replace", "added", "updated", "removed")),
     Kind("grade.scheme_changed", "a category of the classification scheme was added, renamed "
          "or removed", ("action", "code", "name", "parent")),
+    Kind("quality.issue.open", "a failing quality rule (or base-library conflicts with a "
+         "source) opened an issue for the provider department; actor `system`",
+         ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.acknowledged", "a department acknowledged a quality issue",
+         ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.rectifying", "a department started rectifying a quality issue (also "
+         "after it was reopened)",
+         ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.submitted", "a department submitted a quality issue as fixed",
+         ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.verified", "the next run of the table found the rule passing (or the "
+         "conflicts gone) and closed the issue; actor `system`",
+         ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.reopened", "the next run still found the rule failing after a "
+         "submission, or a verified rule failed again; actor `system`",
+         ("issue", "table", "subject", "from", "to", "comment")),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from datapolis.baselib import score as scoring
 from datapolis.baselib.libraries import PERSON
 from datapolis.baselib.merge import merge
+from datapolis.catalog.enums import CatalogType
+from datapolis.catalog.models import CatalogEntry
 from datapolis.cli import app
 from datapolis.config import get_settings
 from datapolis.demo import build_demo
@@ -82,3 +85,19 @@ def test_std_and_baselib_cli(landed: Path) -> None:
     assert found.returncode == 0 and "std.jyj_xlxx" in found.stdout, found.stderr
     history = commands.run(landed, "std", "history", "--limit", "50")
     assert "landing:" in history.stdout and "succeeded" in history.stdout
+
+
+def test_std_and_base_tables_are_catalogued(landed: Path) -> None:
+    registry = open_registry(get_settings().registry_url, create=False)
+    try:
+        with registry.session() as session:
+            found = dict(session.execute(
+                select(CatalogEntry.warehouse_table, CatalogEntry.catalog_type)
+                .where(CatalogEntry.warehouse_table.like("base.%")
+                       | CatalogEntry.warehouse_table.like("std.%"))).all())
+    finally:
+        registry.close()
+    assert found["base.person"] is CatalogType.BASIC_POPULATION
+    assert found["base.legal_entity"] is CatalogType.BASIC_LEGAL_ENTITY
+    assert found["base.license"] is CatalogType.BASIC_LICENCE
+    assert {"std.gaj_czrk", "std.mzj_dibao", "std.jyj_xlxx"} <= set(found)

@@ -26,6 +26,7 @@ from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
 from datapolis.quality import cli as quality_cli
 from datapolis.quality import hook as quality_hook
+from datapolis.quality.issues import cli as issues_cli
 from datapolis.registry.db import Registry
 from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
@@ -51,6 +52,7 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+issues_cli.register(quality_cli.app)
 app.add_typer(quality_cli.app, name="quality")
 app.add_typer(std_cli.app, name="std")
 # One `security` group; each security slice adds its verbs to it.

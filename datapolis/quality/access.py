@@ -27,7 +27,9 @@ def may_see(principal: Principal, table: str) -> bool:
 
 
 def check_table(principal: Principal, table: str) -> str:
-    """`table` when the caller may see it; otherwise 404, as if it did not exist."""
+    """`table` when the caller may see it; otherwise 404, as if it did not exist (a name that
+    is not schema.table: 400)."""
+    TableName.parse(table)
     if not may_see(principal, table):
         raise NotFound(f"no quality records for table {table}")
     return table

@@ -25,6 +25,7 @@ from datapolis.quality.rules import (
     register,
 )
 from datapolis.warehouse.engine import Engine, TableName, check_identifier, quote_identifier
+from datapolis.web.i18n import N_
 
 SAMPLE = 20
 
@@ -311,32 +312,35 @@ def _check_custom(rule: Rule) -> None:
 
 D = Dimension
 for spec in (
-    RuleKind("not_null", "not null", D.COMPLETENESS, "row", predicate=_not_null),
-    RuleKind("not_blank", "not blank", D.COMPLETENESS, "row", predicate=_not_blank),
-    RuleKind("regex", "matches a pattern", D.CONFORMITY, "row", required=("pattern",),
+    RuleKind("not_null", N_("not null"), D.COMPLETENESS, "row", predicate=_not_null),
+    RuleKind("not_blank", N_("not blank"), D.COMPLETENESS, "row", predicate=_not_blank),
+    RuleKind("regex", N_("matches a pattern"), D.CONFORMITY, "row", required=("pattern",),
              predicate=_regex, validate=_check_pattern),
-    RuleKind("length", "length", D.CONFORMITY, "row", predicate=_length, validate=_check_length),
-    RuleKind("resident_id", "GB 11643 resident ID", D.CONFORMITY, "row", predicate=_resident_id),
-    RuleKind("credit_code", "GB 32100 credit code", D.CONFORMITY, "row", predicate=_credit_code),
-    RuleKind("mobile", "mobile number", D.CONFORMITY, "row", predicate=_mobile),
-    RuleKind("date", "valid date", D.CONFORMITY, "row", predicate=_date),
-    RuleKind("date_range", "date range", D.ACCURACY, "row", predicate=_date_range,
+    RuleKind("length", N_("length"), D.CONFORMITY, "row", predicate=_length,
+             validate=_check_length),
+    RuleKind("resident_id", N_("GB 11643 resident ID"), D.CONFORMITY, "row",
+             predicate=_resident_id),
+    RuleKind("credit_code", N_("GB 32100 credit code"), D.CONFORMITY, "row",
+             predicate=_credit_code),
+    RuleKind("mobile", N_("mobile number"), D.CONFORMITY, "row", predicate=_mobile),
+    RuleKind("date", N_("valid date"), D.CONFORMITY, "row", predicate=_date),
+    RuleKind("date_range", N_("date range"), D.ACCURACY, "row", predicate=_date_range,
              validate=_check_date_range),
-    RuleKind("range", "numeric range", D.ACCURACY, "row", predicate=_range,
+    RuleKind("range", N_("numeric range"), D.ACCURACY, "row", predicate=_range,
              validate=_check_range),
-    RuleKind("in_set", "member of a code table", D.ACCURACY, "row", required=("values",),
+    RuleKind("in_set", N_("member of a code table"), D.ACCURACY, "row", required=("values",),
              predicate=_in_set),
-    RuleKind("reference", "found in a base library", D.CONSISTENCY, "row",
+    RuleKind("reference", N_("found in a base library"), D.CONSISTENCY, "row",
              required=("table", "column"), predicate=_reference, validate=_check_reference),
-    RuleKind("unique", "unique", D.ACCURACY, "table", columns=(1, None), check=_unique),
-    RuleKind("consistency", "same as another source", D.CONSISTENCY, "table", columns=(2, 2),
+    RuleKind("unique", N_("unique"), D.ACCURACY, "table", columns=(1, None), check=_unique),
+    RuleKind("consistency", N_("same as another source"), D.CONSISTENCY, "table", columns=(2, 2),
              required=("table", "key", "column"), check=_consistency,
              validate=_check_consistency),
-    RuleKind("freshness", "fresh for its update cycle", D.TIMELINESS, "table", columns=(0, 0),
+    RuleKind("freshness", N_("fresh for its update cycle"), D.TIMELINESS, "table", columns=(0, 0),
              required=("max_age_hours",), check=_freshness, validate=_check_freshness),
-    RuleKind("row_count", "row count change", D.COMPLETENESS, "table", columns=(0, 0),
+    RuleKind("row_count", N_("row count change"), D.COMPLETENESS, "table", columns=(0, 0),
              required=("max_change",), check=_row_count, validate=_check_row_count),
-    RuleKind("custom_sql", "custom SQL", D.ACCURACY, "table", columns=(0, 0), required=("sql",),
+    RuleKind("custom_sql", N_("custom SQL"), D.ACCURACY, "table", columns=(0, 0), required=("sql",),
              check=_custom, validate=_check_custom, admin_only=True),
 ):
     register(spec)

@@ -29,6 +29,7 @@ from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
 from datapolis.quality import api as quality_api
 from datapolis.quality import hook as quality_hook
+from datapolis.quality import pages as quality_pages
 from datapolis.quality.issues import api as issues_api
 from datapolis.quality.issues import pages as issues_pages
 from datapolis.registry.db import Registry, open_registry
@@ -56,13 +57,13 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
-           quality_api.router, std_api.router, baselib_api.router,
+           quality_api.router, quality_pages.router, std_api.router, baselib_api.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
            issues_pages.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
-                      *grading_pages.NAV, *ingest_pages.NAV, *issues_pages.NAV,
+                      *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 

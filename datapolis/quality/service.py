@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -140,15 +141,28 @@ def engine_rule(session: Session, rule: QualityRule) -> Rule:
 
 # --- runs --------------------------------------------------------------------------------
 
-def table_key(session: Session, table: str) -> tuple[list[str], str | None]:
-    """The primary key the highway merges on, and the column that marks changed rows (an
-    incremental job's cursor); ([], None) for a table no job lands in."""
+def table_key(session: Session, table: str) -> tuple[list[str], str | None, int]:
+    """The primary key the highway merges on, the column that marks changed rows (an
+    incremental job's cursor) and the job's overlap; ([], None, 0) for a table no job lands
+    in."""
     for job in jobs_landing_in(session, table):
         key = list(job.table.primary_key or [])
         column = job.cursor_column if job.mode == "incremental" else None
         if key:
-            return key, column
-    return [], None
+            return key, column, job.overlap_seconds if column else 0
+    return [], None, 0
+
+
+def _minus_overlap(since: Any, seconds: int) -> Any:
+    """The highway re-reads `seconds` before its offset because rows commit late with earlier
+    cursor values; they land after our check, so the re-check looks back as far."""
+    if not seconds:
+        return since
+    if isinstance(since, datetime | date):
+        return since - timedelta(seconds=seconds)
+    if isinstance(since, int | Decimal):
+        return since - seconds
+    return since
 
 
 def last_run(session: Session, table: str, *, succeeded: bool = True) -> QualityRun | None:
@@ -191,12 +205,12 @@ def run_table(
     TableName.parse(table)
     with registry.session() as session:
         rules = [engine_rule(session, r) for r in list_rules(session, table, enabled_only=True)]
-        key, change_column = table_key(session, table)
+        key, change_column, overlap = table_key(session, table)
         previous = last_run(session, table)
         since = None
         if (changed_only and previous is not None and change_column
                 and previous.change_column == change_column and previous.watermark):
-            since = decode_cursor(previous.watermark)
+            since = _minus_overlap(decode_cursor(previous.watermark), overlap)
         context = TableContext(rows=0, last_landed=landed_by_table(session).get(table),
                                previous_rows=previous.rows if previous else None,
                                now=utcnow())

@@ -3,14 +3,15 @@ running a check now, runs and their results (samples masked by field grade)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from pydantic import BaseModel
 
+from datapolis.errors import Conflict, NotFound
 from datapolis.orgs.deps import Principal, SessionDep, get_registry, requires
 from datapolis.orgs.permissions import Permission
-from datapolis.quality import samples, service, suggest
+from datapolis.quality import compiler, runner, samples, service, suggest
 from datapolis.quality.access import check_table, is_admin, may_see
 from datapolis.quality.models import QualityRule, QualityRun
 from datapolis.quality.rules import RULE_KINDS, kind
@@ -41,6 +42,12 @@ class KindPublic(BaseModel):
 
 class RunRequest(BaseModel):
     changed_only: bool = True
+
+
+class FailingKeys(BaseModel):
+    key: list[str]
+    keys: list[dict[str, Any]]
+    masked: list[str]
 
 
 def _rule(rule: QualityRule) -> RulePublic:
@@ -123,6 +130,27 @@ def run(run_id: int, session: SessionDep, who: Reader) -> RunWithResults:
     return _with_results(session, found)
 
 
+@router.get("/runs/{run_id}/results/{position}/keys")
+def failing_keys(
+    run_id: int, position: int, session: SessionDep, warehouse: WarehouseDep, who: Reader,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> FailingKeys:
+    """Keys of every row failing a row-level rule (`position`: the result's bit), masked by
+    grade. The warehouse keeps them for the table's latest run only."""
+    found = service.get_run(session, run_id)
+    table = check_table(who, found.warehouse_table)
+    latest = service.last_run(session, table)
+    if latest is None or latest.id != run_id:
+        raise Conflict(f"failing keys are kept for the latest run of {table} only "
+                       f"(run {latest.id if latest else '-'})")
+    if not any(r.position == position for r in found.results):
+        raise NotFound(f"run {run_id} has no row-level result at position {position}")
+    key = service.table_key(session, table)[0]
+    rows = runner.failing_keys(warehouse, table, position, key=key, limit=limit)
+    masked, touched = samples.masked(rows, samples.treatments(session, table))
+    return FailingKeys(key=key or [compiler.ROW_ID], keys=masked, masked=touched)
+
+
 def _with_results(session: SessionDep, run: QualityRun) -> RunWithResults:
     shown = samples.treatments(session, run.warehouse_table)
     results = []
@@ -132,5 +160,6 @@ def _with_results(session: SessionDep, run: QualityRun) -> RunWithResults:
             rule_id=result.rule_id, kind=result.kind, columns=result.columns,
             dimension=result.dimension, severity=result.severity, threshold=result.threshold,
             checked=result.checked, failed=result.failed, pass_rate=result.pass_rate,
-            passed=result.passed, sample=sample, masked=touched, detail=result.detail))
+            passed=result.passed, sample=sample, masked=touched, detail=result.detail,
+            position=result.position))
     return RunWithResults(**_run(run).model_dump(), results=results)

@@ -145,9 +145,7 @@ def run_checks(
     ctx = TableContext(rows=rows, last_landed=ctx.last_landed, previous_rows=ctx.previous_rows,
                        now=ctx.now, alive=alive)
 
-    stores = [compiler.store_name(name) if start == 0 else TableName(
-        compiler.QUALITY_SCHEMA, compiler.store_name(name).name[:58] + f"_{start}")
-        for start in range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN)]
+    stores = _stores(name, len(row_rules))
     _ensure_state(counted)
     state_key = str(compiler.store_name(name))
     signature = _signature(name, checked_rules, keys)
@@ -248,11 +246,19 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 def failing_keys(engine: Engine, table: str, rule_index: int, *, key: Sequence[str] = (),
                  limit: int = 100_000) -> list[dict[str, Any]]:
     """Keys of the rows failing the `rule_index`-th row rule of the last check of `table`."""
-    store = compiler.store_name(TableName.parse(table))
+    store = _stores(TableName.parse(table), rule_index + 1)[-1]
     if not engine.table_exists(str(store)):
         return []
+    bit = rule_index % compiler.MAX_RULES_PER_SCAN
     found: list[dict[str, Any]] = engine.query(
         f"SELECT * EXCLUDE ({quote_identifier(compiler.MASK)}) FROM {store.sql} "  # noqa: S608
         f"WHERE {quote_identifier(compiler.MASK)} & ? <> 0 LIMIT ?",
-        [1 << rule_index, int(limit)]).select(list(key) or [compiler.ROW_ID]).to_pylist()
+        [1 << bit, int(limit)]).select(list(key) or [compiler.ROW_ID]).to_pylist()
     return found
+
+
+def _stores(name: TableName, row_rules: int) -> list[TableName]:
+    """The failure stores of a table: one per MAX_RULES_PER_SCAN row rules."""
+    return [compiler.store_name(name) if start == 0 else TableName(
+        compiler.QUALITY_SCHEMA, compiler.store_name(name).name[:58] + f"_{start}")
+        for start in range(0, row_rules, compiler.MAX_RULES_PER_SCAN)]

@@ -43,6 +43,7 @@ class ResultPublic(BaseModel):
     sample: list[dict[str, Any]]
     masked: list[str] = Field(default_factory=list)  # sample fields shown masked or hidden
     detail: dict[str, Any]
+    position: int | None = None  # a row rule's bit: its failing keys (…/results/N/keys)
 
 
 class RunPublic(BaseModel):

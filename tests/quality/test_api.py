@@ -71,10 +71,19 @@ def test_rules_run_and_masked_results(seeded_client: TestClient) -> None:
     assert phones["sample"] == [{"_row": 1, "sjhm": None}] and phones["masked"] == ["sjhm"]
     assert "110105194912310021" not in ran.text
 
+    keys = client.get(f"/api/quality/runs/{body['id']}/results/0/keys", headers=dept)
+    assert keys.status_code == 200, keys.text
+    assert keys.json() == {"key": ["_row"], "keys": [{"_row": 1}, {"_row": 3}], "masked": []}
+    assert client.get(f"/api/quality/runs/{body['id']}/results/7/keys",
+                      headers=dept).status_code == 404
+
     listed = client.get("/api/quality/runs", headers=dept, params={"table": TABLE}).json()
     assert [r["id"] for r in listed] == [body["id"]]
     assert client.get(f"/api/quality/runs/{body['id']}", headers=dept).json()["results"] == \
         body["results"]
+    later = client.post(f"/api/quality/tables/{TABLE}/runs", headers=dept).json()
+    stale = client.get(f"/api/quality/runs/{body['id']}/results/0/keys", headers=dept)
+    assert stale.status_code == 409 and f"run {later['id']}" in stale.json()["detail"]
     auditor = bearer_for(client, Role.AUDITOR)
     assert client.get(f"/api/quality/runs/{body['id']}", headers=auditor).status_code == 200
     assert client.post(f"/api/quality/tables/{TABLE}/runs", headers=auditor).status_code == 403

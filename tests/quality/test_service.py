@@ -181,3 +181,24 @@ def test_suggestions_from_the_profile(city: Registry, warehouse: DuckDBEngine,
 def test_recheck_looks_back_as_far_as_the_highway(since: object, seconds: int,
                                                   expected: object) -> None:
     assert service._minus_overlap(since, seconds) == expected
+
+
+def test_streams_are_checked_at_most_every_ten_minutes(
+    city: Registry, warehouse: DuckDBEngine, settings: Settings
+) -> None:
+    warehouse.execute("CREATE SCHEMA ods_371300_gaj")
+    warehouse.execute(f"CREATE TABLE {TABLE} AS SELECT 1 AS id, 'x' AS sjhm")
+    with city.session() as session:
+        service.create_rule(session, TABLE, RuleIn(kind="mobile", columns=["sjhm"]),
+                            actor="a", admin=False)
+    keyring = ingest_service.secrets_keyring(settings)
+
+    def landed(final: bool) -> None:
+        hook.on_landed(hooks.Landed(city, warehouse, keyring, "hjxt.czrk", TABLE, "cdc", 1,
+                                    final))
+
+    landed(final=False)
+    landed(final=False)  # a minute later: skipped
+    landed(final=True)  # the stream stopped: checked
+    with city.session() as session:
+        assert [r.trigger for r in service.list_runs(session, TABLE)] == ["sync", "sync"]

@@ -286,10 +286,6 @@ def run_after_landing(registry: Registry, warehouse: Engine, table: str) -> Qual
     return run_table(registry, warehouse, table, trigger="sync")
 
 
-def newest_landing(session: Session, table: str) -> datetime | None:
-    return landed_by_table(session).get(table)
-
-
 def tables_with_rules(session: Session) -> Sequence[str]:
     return list(session.scalars(select(QualityRule.warehouse_table).distinct()
                                 .order_by(QualityRule.warehouse_table)))

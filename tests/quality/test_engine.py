@@ -277,3 +277,15 @@ def test_incremental_uniqueness_stays_exact(engine: DuckDBEngine) -> None:
         "duplicated_values": 2, "rows_with_duplicate": 4}
     assert [(r.checked, r.failed) for r in again.results] == [
         (r.checked, r.failed) for r in full.results] == [(7, 4), (7, 0)]
+
+
+def test_every_rule_kind_is_documented() -> None:
+    from pathlib import Path
+
+    from datapolis.quality import RULE_KINDS
+    from datapolis.quality.rules import kind
+
+    kind("not_null")  # the built-ins register on first use
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "quality.md").read_text("utf-8")
+    missing = [name for name in RULE_KINDS if f"| `{name}` |" not in docs]
+    assert not missing, f"rule kinds missing from docs/quality.md: {missing}"

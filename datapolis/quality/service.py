@@ -145,11 +145,15 @@ def table_key(session: Session, table: str) -> tuple[list[str], str | None, int]
     """The primary key the highway merges on, the column that marks changed rows (an
     incremental job's cursor) and the job's overlap; ([], None, 0) for a table no job lands
     in."""
-    for job in jobs_landing_in(session, table):
+    found = jobs_landing_in(session, table)
+    # Only when every job landing here moves the same cursor: a snapshot or cdc job changes
+    # rows without moving it.
+    cursors = {(job.mode, job.cursor_column) for job in found}
+    for job in found:
         key = list(job.table.primary_key or [])
-        column = job.cursor_column if job.mode == "incremental" else None
+        column = job.cursor_column if len(cursors) == 1 and job.mode == "incremental" else None
         if key:
-            return key, column, job.overlap_seconds if column else 0
+            return key, column, max(j.overlap_seconds for j in found) if column else 0
     return [], None, 0
 
 

@@ -202,3 +202,15 @@ def test_streams_are_checked_at_most_every_ten_minutes(
     landed(final=True)  # the stream stopped: checked
     with city.session() as session:
         assert [r.trigger for r in service.list_runs(session, TABLE)] == ["sync", "sync"]
+
+
+def test_a_table_also_fed_by_a_snapshot_is_always_checked_in_full(
+    city: Registry, tmp_path: Path, settings: Settings
+) -> None:
+    _job(city, tmp_path, settings)
+    with city.session() as session:
+        assert service.table_key(session, TABLE) == (["id"], "gxsj", 0)
+        (incremental,) = jobs.jobs_landing_in(session, TABLE)
+        jobs.create_job(session, table=incremental.table, mode="snapshot", code="hjxt.czrk_full")
+    with city.session() as session:
+        assert service.table_key(session, TABLE) == (["id"], None, 0)

@@ -125,6 +125,10 @@ def run_checks(
         raise RuleError(f"table {name} does not exist in the warehouse")
     present = {c.name for c in engine.columns(str(name))}
     checked_rules = [validate(rule) for rule in rules]
+    codes = [rule.code for rule in checked_rules]
+    if len(set(codes)) != len(codes):
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        raise RuleError(f"rule codes must differ: {', '.join(twice)} given twice")
     for rule in checked_rules:
         for column in [*rule.columns, *key]:
             if column not in present:

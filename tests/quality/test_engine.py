@@ -172,11 +172,12 @@ def test_custom_sql_refusals(engine: DuckDBEngine, sql: str) -> None:
     Rule("a", "range", ("x",), {"min": "zero"}), Rule("a", "not_null", ("missing",)),
     Rule("a", "not_null", ()), Rule("a", "not_null", ("x",), threshold=1.5),
     Rule("a", "reference", ("x",), {"table": "nodot", "column": "k"}),
+    Rule("not_null", "custom_sql", params={"sql": "SELECT 1 FROM ods_t.v"}),
 ])
 def test_bad_rules_are_refused(engine: DuckDBEngine, rule: Rule) -> None:
     _load(engine, "x", [1])
     with pytest.raises(RuleError):
-        run_checks(engine, "ods_t.v", [rule])
+        run_checks(engine, "ods_t.v", [rule, Rule("not_null", "not_null", ("x",))])
 
 
 def _person(engine: DuckDBEngine, rows: int = 5000) -> None:

@@ -24,6 +24,7 @@ from datapolis.baselib import service as baselib_service
 from datapolis.catalog import autoregister
 from datapolis.config import Settings, get_settings
 from datapolis.demo import catalog as demo_catalog
+from datapolis.demo import quality as demo_quality
 from datapolis.demo import highway, servers
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
@@ -218,6 +219,7 @@ def land(
         bases = baselib_service.build_all(registry, warehouse, trigger="demo",
                                           keyring=context.keyring)
         base_seconds = time.monotonic() - started
+        quality = demo_quality.run(registry, warehouse)  # rules, checks, issues, a few moves
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -231,6 +233,9 @@ def land(
     console.print("Base libraries: " + ", ".join(
         f"{b.table} {b.rows_out:,} records ({b.conflicts:,} conflicts)" for b in bases)
         + f" in {base_seconds:.1f} s.", soft_wrap=True, highlight=False)
+    console.print(f"Quality: {quality.rules} rules on {quality.runs} tables checked, "
+                  f"{quality.issues} issues (问题工单), {quality.moved} moved by department "
+                  "users.", soft_wrap=True, highlight=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(1)
 

@@ -41,7 +41,8 @@ def provider_orgs(session: Session, tables: Iterable[str]) -> dict[str, Organisa
         .join(Organisation, CatalogEntry.provider_id == Organisation.id)
         .where(CatalogEntry.warehouse_table.in_(wanted)).order_by(CatalogEntry.id.desc()))
     for table, org in entries:  # the oldest entry of a table wins (ordered last)
-        found[table] = org
+        if table is not None:
+            found[table] = org
     by_code = {org.code: org for org in session.scalars(select(Organisation))}
     for table in wanted:
         if table in found:

@@ -18,7 +18,7 @@ COUNTY_TABLE = "ods_371302_gaj.rk"  # provided by 兰山区公安分局 (兰山�
 def load(warehouse: DuckDBEngine, table: str, phones: list[str]) -> None:
     warehouse.execute(f"CREATE OR REPLACE TABLE {table} (id INTEGER, sjhm VARCHAR, xm VARCHAR)")
     for i, phone in enumerate(phones):
-        warehouse.execute(f"INSERT INTO {table} VALUES ($id, $phone, $name)",  # noqa: S608
+        warehouse.execute(f"INSERT INTO {table} VALUES ($id, $phone, $name)",
                           {"id": i, "phone": phone, "name": f"name{i}"})
 
 

@@ -3,16 +3,19 @@ illegal move, the board, an issue and the governance dashboard in Chinese and En
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from conftest import bearer_for
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from datapolis.orgs import service as orgs
 from datapolis.orgs.models import Role
 from datapolis.quality import service
+from datapolis.security.audit.models import AuditEvent
 from tests.quality.issue_world import CITY_TABLE, COUNTY_TABLE, build
 from tests.web.forms import login
 
@@ -33,7 +36,8 @@ def _ids(client: TestClient, headers: dict[str, str], query: str = "") -> dict[s
     return {i["warehouse_table"]: i["id"] for i in response.json()}
 
 
-def test_departments_see_and_move_only_their_own_issues(loop: TestClient) -> None:
+def test_departments_see_and_move_only_their_own_issues(app: FastAPI, loop: TestClient
+                                                       ) -> None:
     client = loop
     admin, user = bearer_for(client, Role.PLATFORM_ADMIN), bearer_for(client, Role.ORG_USER)
     auditor = bearer_for(client, Role.AUDITOR)
@@ -65,6 +69,13 @@ def test_departments_see_and_move_only_their_own_issues(loop: TestClient) -> Non
                        json={"to": "acknowledged", "comment": "收到"})
     assert done.status_code == 200 and done.json()["state"] == "acknowledged"
     assert done.json()["events"][-1]["comment"] == "收到"
+    with app.state.registry.session() as session:
+        event = session.scalars(select(AuditEvent.canonical).where(
+            AuditEvent.kind == "quality.issue.acknowledged")).one()
+    body = json.loads(event)
+    assert (body["actor"], body["org"]) == ("org_user", "371300_gaj")
+    assert body["details"] == {"issue": own, "table": CITY_TABLE, "subject": shown["subject"],
+                               "from": "open", "to": "acknowledged", "comment": "收到"}
     by_admin = client.post(f"/api/quality/issues/{county}/transitions", headers=admin,
                            json={"to": "acknowledged"})
     assert by_admin.status_code == 200  # the bureau acts on every department's issues

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from datapolis.catalog.preview import Treatment
 from datapolis.errors import NotFound, UserError
 from datapolis.orgs.models import Organisation
 from datapolis.quality import samples
@@ -239,9 +240,10 @@ def list_issues(session: Session, *, org_ids: Iterable[int] | None = None,
 def shown_sample(session: Session, issue: QualityIssue) -> tuple[list[dict[str, Any]], list[str]]:
     """The issue's sample masked by field grade, as the engine's results are shown."""
     rows = [row for row in issue.sample if isinstance(row, dict)]
-    if issue.origin == "baselib":  # values of a base table: masked, keys and sources shown
-        shown = {"chosen_source": "shown"}
-        return samples.masked(rows, {k: shown.get(k, "masked") for r in rows for k in r})
+    if issue.origin == "baselib":  # link keys (ID numbers) and values masked, sources shown
+        how: dict[str, Treatment] = {k: "masked" for r in rows for k in r}
+        how["chosen_source"] = "shown"
+        return samples.masked(rows, how)
     return samples.masked(rows, samples.treatments(session, issue.warehouse_table))
 
 

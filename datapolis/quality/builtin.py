@@ -92,8 +92,10 @@ def _length(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
 def _resident_id(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
     divisions = rule.params.get("divisions")  # six-digit codes: a strict place-of-issue check
     listed = bind([str(code) for code in divisions]) if divisions else None
-    valid = checksums.resident_id_valid(_text(cols[0]), listed)
-    return _present(cols[0], exp.Not(this=exp.Paren(this=valid)))
+    text = _text(cols[0])
+    invalid = checksums.resident_id_invalid(text, bind.derive(checksums.id_digits(text)),
+                                            listed)
+    return _present(cols[0], exp.Paren(this=invalid))
 
 
 def _credit_code(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:

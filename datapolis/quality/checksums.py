@@ -45,31 +45,40 @@ def _weighted_sum(terms: Sequence[exp.Expr]) -> exp.Expr:
     return exp.Paren(this=total)
 
 
-def resident_id_valid(value: exp.Expr, divisions: exp.Expr | None) -> exp.Expr:
-    """True when `value` (text) is a valid 18-character resident ID: digits, a province (or,
-    with `divisions`, a six-digit division listed there), a real birth date, the check char."""
-    digits = [exp.Mul(this=exp.Paren(this=exp.Sub(this=_fn("ascii", _char(value, i + 1)),
-                                                   expression=_num(48))),
-                      expression=_num(w)) for i, w in enumerate(ID_WEIGHTS)]
+def id_digits(value: exp.Expr) -> exp.Expr:
+    """The first 17 characters of an ID as one number (NULL when they are not digits); the
+    check digit is then integer arithmetic on it, three times faster than 17 substrings."""
+    return exp.TryCast(this=_fn("substr", value, _num(1), _num(17)),
+                       to=exp.DataType.build("BIGINT"))
+
+
+def resident_id_invalid(value: exp.Expr, digits: exp.Expr, divisions: exp.Expr | None
+                        ) -> exp.Expr:
+    """True when the non-null `value` (text) is not a valid 18-character resident ID: digits,
+    a province (or, with `divisions`, a six-digit division listed there), a real birth date,
+    the check character. `digits` is `id_digits(value)`, computed once per row by the caller.
+    CASE guards the arithmetic: it runs only on values of the right shape."""
+    terms = [exp.Mul(this=exp.Paren(this=exp.Mod(
+        this=exp.IntDiv(this=digits, expression=_num(10 ** (16 - i))), expression=_num(10))),
+        expression=_num(w)) for i, w in enumerate(ID_WEIGHTS)]
     check = _fn("substr", _str(ID_CHECK_CHARS),
-                exp.Add(this=exp.Mod(this=_weighted_sum(digits), expression=_num(11)),
+                exp.Add(this=exp.Mod(this=_weighted_sum(terms), expression=_num(11)),
                         expression=_num(1)), _num(1))
-    birth = exp.TryCast(this=exp.DPipe(this=exp.DPipe(this=exp.DPipe(this=exp.DPipe(
-        this=_fn("substr", value, _num(7), _num(4)), expression=_str("-")),
-        expression=_fn("substr", value, _num(11), _num(2))), expression=_str("-")),
-        expression=_fn("substr", value, _num(13), _num(2))), to=exp.DataType.build("DATE"))
+    birth = _fn("try_strptime", _fn("substr", value, _num(7), _num(8)), _str("%Y%m%d"))
     if divisions is None:
         place: exp.Expr = _fn("list_contains", exp.Array(expressions=[
             _str(p) for p in PROVINCES]), _fn("substr", value, _num(1), _num(2)))
     else:
         place = _fn("list_contains", divisions, _fn("substr", value, _num(1), _num(6)))
-    return exp.and_(
-        _fn("regexp_full_match", value, _str("[0-9]{17}[0-9Xx]")),
-        place,
-        exp.Not(this=exp.Is(this=birth, expression=exp.Null())),
-        exp.NEQ(this=_fn("substr", value, _num(7), _num(4)), expression=_str("0000")),
-        exp.EQ(this=check, expression=_fn("upper", _char(value, 18))),
-    )
+    return exp.Case(ifs=[
+        exp.If(this=exp.Not(this=_fn("regexp_full_match", value, _str("[0-9]{17}[0-9Xx]"))),
+               true=exp.true()),
+        exp.If(this=exp.Not(this=place), true=exp.true()),
+        exp.If(this=exp.Is(this=birth, expression=exp.Null()), true=exp.true()),
+        # strptime takes year 0; a Python date (the classifier's validator) does not
+        exp.If(this=exp.EQ(this=_fn("substr", value, _num(7), _num(4)), expression=_str("0000")),
+               true=exp.true()),
+    ], default=exp.NEQ(this=check, expression=_fn("upper", _char(value, 18))))
 
 
 def credit_code_valid(value: exp.Expr) -> exp.Expr:

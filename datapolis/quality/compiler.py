@@ -81,10 +81,20 @@ def failing_rows(
     key_columns: list[exp.Expr] = (
         [exp.alias_(exp.column("rowid"), ROW_ID, quoted=True)] if not keys
         else [_col(k) for k in keys])
+    mask = mask_expression(rules, bind)
+    source: exp.Expr = _table(table)
+    if bind.derived:  # computed once per row, below the mask that reads them
+        row_id = [] if keys else [exp.alias_(exp.column("rowid"), ROW_ID, quoted=True)]
+        base = exp.select(exp.Star(), *row_id, *[exp.alias_(e, n, quoted=True)
+                                                 for n, e in bind.derived.items()]
+                          ).from_(source)
+        key_columns = [_col(k) for k in keys] or [exp.column(ROW_ID, quoted=True)]
+        if where is not None:
+            base = base.where(where)
+        source = exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("src")))
     inner = exp.select(*key_columns, *[_col(c) for c in read],
-                       exp.alias_(mask_expression(rules, bind), MASK, quoted=True)
-                       ).from_(_table(table))
-    if where is not None:
+                       exp.alias_(mask, MASK, quoted=True)).from_(source)
+    if where is not None and not bind.derived:
         inner = inner.where(where)
     outer = exp.select("*").from_(exp.Subquery(this=inner, alias=exp.TableAlias(
         this=exp.to_identifier("scan")))).where(

@@ -42,15 +42,27 @@ class RuleError(UserError):
 
 
 class Binder:
-    """Collects the values a compiled query needs as named parameters ($p0, $p1 ...)."""
+    """Collects what a compiled query needs besides the rules' predicates: values as named
+    parameters ($p0, $p1 ...), and derived columns computed once per row below the predicates
+    (`derive`), so a value several terms read (an ID's digits as one number) is not recomputed
+    by each."""
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}
+        self.derived: dict[str, exp.Expr] = {}  # column name -> expression
+        self._names: dict[str, str] = {}  # expression SQL -> column name
 
     def __call__(self, value: Any) -> exp.Placeholder:
         name = f"p{len(self.params)}"
         self.params[name] = value
         return exp.Placeholder(this=name)
+
+    def derive(self, expression: exp.Expr) -> exp.Column:
+        text = expression.sql(dialect="duckdb")
+        if text not in self._names:
+            self._names[text] = f"_d{len(self.derived)}"
+            self.derived[self._names[text]] = expression
+        return exp.column(self._names[text], quoted=True)
 
 
 @dataclass(frozen=True)

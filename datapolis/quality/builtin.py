@@ -91,11 +91,19 @@ def _length(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
 
 def _resident_id(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
     divisions = rule.params.get("divisions")  # six-digit codes: a strict place-of-issue check
-    listed = bind([str(code) for code in divisions]) if divisions else None
+    listed = bind([int(code) for code in divisions]) if divisions else None
     text = _text(cols[0])
     invalid = checksums.resident_id_invalid(text, bind.derive(checksums.id_digits(text)),
                                             listed)
     return _present(cols[0], exp.Paren(this=invalid))
+
+
+def _check_resident_id(rule: Rule) -> None:
+    divisions = rule.params.get("divisions")
+    if divisions is not None and not (
+            isinstance(divisions, list)
+            and all(len(str(code)) == 6 and str(code).isdigit() for code in divisions)):
+        raise RuleError(f"rule {rule.code}: divisions are six-digit GB/T 2260 codes")
 
 
 def _credit_code(rule: Rule, cols: list[exp.Expr], bind: Binder) -> exp.Expr:
@@ -321,7 +329,7 @@ for spec in (
     RuleKind("length", N_("length"), D.CONFORMITY, "row", predicate=_length,
              validate=_check_length),
     RuleKind("resident_id", N_("GB 11643 resident ID"), D.CONFORMITY, "row",
-             predicate=_resident_id),
+             predicate=_resident_id, validate=_check_resident_id),
     RuleKind("credit_code", N_("GB 32100 credit code"), D.CONFORMITY, "row",
              predicate=_credit_code),
     RuleKind("mobile", N_("mobile number"), D.CONFORMITY, "row", predicate=_mobile),

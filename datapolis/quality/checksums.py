@@ -65,19 +65,20 @@ def resident_id_invalid(value: exp.Expr, digits: exp.Expr, divisions: exp.Expr |
                 exp.Add(this=exp.Mod(this=_weighted_sum(terms), expression=_num(11)),
                         expression=_num(1)), _num(1))
     birth = _fn("try_strptime", _fn("substr", value, _num(7), _num(8)), _str("%Y%m%d"))
+    # Place and year read from the number too: integer comparisons, not substrings.
     if divisions is None:
         place: exp.Expr = _fn("list_contains", exp.Array(expressions=[
-            _str(p) for p in PROVINCES]), _fn("substr", value, _num(1), _num(2)))
+            _num(int(p)) for p in PROVINCES]), exp.IntDiv(this=digits, expression=_num(10 ** 15)))
     else:
-        place = _fn("list_contains", divisions, _fn("substr", value, _num(1), _num(6)))
+        place = _fn("list_contains", divisions, exp.IntDiv(this=digits, expression=_num(10 ** 11)))
+    year = exp.Mod(this=exp.IntDiv(this=digits, expression=_num(10 ** 7)), expression=_num(10_000))
     return exp.Case(ifs=[
         exp.If(this=exp.Not(this=_fn("regexp_full_match", value, _str("[0-9]{17}[0-9Xx]"))),
                true=exp.true()),
         exp.If(this=exp.Not(this=place), true=exp.true()),
         exp.If(this=exp.Is(this=birth, expression=exp.Null()), true=exp.true()),
         # strptime takes year 0; a Python date (the classifier's validator) does not
-        exp.If(this=exp.EQ(this=_fn("substr", value, _num(7), _num(4)), expression=_str("0000")),
-               true=exp.true()),
+        exp.If(this=exp.EQ(this=year, expression=_num(0)), true=exp.true()),
     ], default=exp.NEQ(this=check, expression=_fn("upper", _char(value, 18))))
 
 

@@ -129,7 +129,7 @@ def _resolved(session: Session, rule_kind: str, params: dict[str, Any]) -> dict[
     if rule_kind == "resident_id" and out.get("division_table"):
         out["divisions"] = [v.code for v in
                             get_code_table(session, str(out["division_table"])).values
-                            if len(v.code) == 6]
+                            if len(v.code) == 6 and v.code.isdigit()]
     return out
 
 

@@ -172,6 +172,7 @@ def test_custom_sql_refusals(engine: DuckDBEngine, sql: str) -> None:
     Rule("a", "range", ("x",), {"min": "zero"}), Rule("a", "not_null", ("missing",)),
     Rule("a", "not_null", ()), Rule("a", "not_null", ("x",), threshold=1.5),
     Rule("a", "reference", ("x",), {"table": "nodot", "column": "k"}),
+    Rule("a", "resident_id", ("x",), {"divisions": ["3713"]}),
     Rule("not_null", "custom_sql", params={"sql": "SELECT 1 FROM ods_t.v"}),
 ])
 def test_bad_rules_are_refused(engine: DuckDBEngine, rule: Rule) -> None:

@@ -57,16 +57,23 @@ def _table(name: TableName) -> exp.Table:
     return exp.table_(name.name, db=name.schema, quoted=True)
 
 
-def mask_expression(rules: list[Rule], bind: Binder) -> exp.Expr:
-    """bit i set when the row fails rules[i]."""
+def _failing(rules: list[Rule], bind: Binder) -> list[exp.Expr]:
+    """Per rule, true when the row fails it (never NULL)."""
     if len(rules) > MAX_RULES_PER_SCAN:
         raise ValueError(f"at most {MAX_RULES_PER_SCAN} row rules in one scan")
-    terms: list[exp.Expr] = []
-    for bit, rule in enumerate(rules):
-        failing = rule.spec.predicate(rule, [_col(c) for c in rule.columns], bind)  # type: ignore[misc]
-        flag = exp.cast(exp.func("coalesce", exp.Paren(this=failing), exp.false()), "BIGINT")
-        terms.append(exp.Mul(this=flag, expression=exp.Literal.number(1 << bit)))
-    total = terms[0]
+    return [exp.func("coalesce", exp.Paren(this=rule.spec.predicate(  # type: ignore[misc]
+        rule, [_col(c) for c in rule.columns], bind)), exp.false()) for rule in rules]
+
+
+def mask_expression(rules: list[Rule], bind: Binder) -> exp.Expr:
+    """bit i set when the row fails rules[i]."""
+    return _mask(_failing(rules, bind))
+
+
+def _mask(failing: list[exp.Expr]) -> exp.Expr:
+    terms = [exp.Mul(this=exp.cast(flag.copy(), "BIGINT"), expression=exp.Literal.number(1 << bit))
+             for bit, flag in enumerate(failing)]
+    total: exp.Expr = terms[0]
     for term in terms[1:]:
         total = exp.Add(this=total, expression=term)
     return total
@@ -75,31 +82,27 @@ def mask_expression(rules: list[Rule], bind: Binder) -> exp.Expr:
 def failing_rows(
     table: TableName, rules: list[Rule], keys: list[str], *, where: exp.Expr | None = None
 ) -> Compiled:
-    """SELECT key, read columns, mask FROM table [WHERE where] — only rows failing a rule."""
+    """SELECT key, read columns, mask FROM table WHERE [where AND] a rule fails.
+
+    The filter is the rules' predicates joined by OR, the mask is computed above it: the
+    warehouse builds the mask only for the few failing rows, not for every row."""
     bind = Binder()
     read = list(dict.fromkeys(c for rule in rules for c in rule.columns if c not in keys))
-    key_columns: list[exp.Expr] = (
-        [exp.alias_(exp.column("rowid"), ROW_ID, quoted=True)] if not keys
-        else [_col(k) for k in keys])
-    mask = mask_expression(rules, bind)
-    source: exp.Expr = _table(table)
-    if bind.derived:  # computed once per row, below the mask that reads them
-        row_id = [] if keys else [exp.alias_(exp.column("rowid"), ROW_ID, quoted=True)]
-        base = exp.select(exp.Star(), *row_id, *[exp.alias_(e, n, quoted=True)
-                                                 for n, e in bind.derived.items()]
-                          ).from_(source)
-        key_columns = [_col(k) for k in keys] or [exp.column(ROW_ID, quoted=True)]
-        if where is not None:
-            base = base.where(where)
-        source = exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("src")))
-    inner = exp.select(*key_columns, *[_col(c) for c in read],
-                       exp.alias_(mask, MASK, quoted=True)).from_(source)
-    if where is not None and not bind.derived:
-        inner = inner.where(where)
-    outer = exp.select("*").from_(exp.Subquery(this=inner, alias=exp.TableAlias(
-        this=exp.to_identifier("scan")))).where(
-        exp.NEQ(this=exp.column(MASK, quoted=True), expression=exp.Literal.number(0)))
-    return Compiled(outer.sql(dialect="duckdb"), bind.params)
+    failing = _failing(rules, bind)
+    any_failing = exp.or_(*[exp.Paren(this=f.copy()) for f in failing])
+    key_columns: list[exp.Expr] = [_col(k) for k in keys] or [exp.column(ROW_ID, quoted=True)]
+    row_id = [] if keys else [exp.alias_(exp.column("rowid"), ROW_ID, quoted=True)]
+    # Derived columns (bind.derive) are computed once per row in this projection.
+    base = exp.select(exp.Star(), *row_id, *[exp.alias_(e, n, quoted=True)
+                                             for n, e in bind.derived.items()]
+                      ).from_(_table(table))
+    if where is not None:
+        base = base.where(where)
+    source = exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("src")))
+    query = exp.select(*key_columns, *[_col(c) for c in read],
+                       exp.alias_(_mask(failing), MASK, quoted=True)
+                       ).from_(source).where(any_failing)
+    return Compiled(query.sql(dialect="duckdb"), bind.params)
 
 
 def counts(store: TableName, rules: list[Rule], keys: list[str], *, sample: int) -> Compiled:

@@ -205,6 +205,15 @@ def _unique(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> 
     keys = ", ".join(quote_identifier(c) for c in rule.columns)
     present = " AND ".join(f"{quote_identifier(c)} IS NOT NULL" for c in rule.columns)
     live = f" AND {ctx.alive}" if ctx.alive else ""
+    sample = ", ".join(f"{quote_identifier(c)} := {quote_identifier(c)}" for c in rule.columns)
+    if not ctx.keep_state:  # nothing to keep: one group-by answers everything
+        found = engine.query(
+            f"SELECT count(*) FILTER (WHERE n > 1) AS dup_values, "  # noqa: S608
+            f"coalesce(sum(n) FILTER (WHERE n > 1), 0) AS dup_rows, "
+            f"coalesce(sum(n), 0) AS checked, min(struct_pack({sample}, rows := n), {SAMPLE}) "
+            f"FILTER (WHERE n > 1) AS sample FROM (SELECT {keys}, count(*) AS n "
+            f"FROM {table.sql} WHERE {present}{live} GROUP BY ALL)").to_pylist()[0]
+        return _duplicates(found)
     state = compiler.aux_name(table, "u", rule.columns)
     fresh = TableName(state.schema, state.name + "_next")
     if ctx.changed is None or not engine.table_exists(str(state)):
@@ -220,12 +229,15 @@ def _unique(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> 
                        "HAVING count(*) > 1", params)
         engine.execute(f"DROP TABLE IF EXISTS {state.sql}")
         engine.execute(f"ALTER TABLE {fresh.sql} RENAME TO {quote_identifier(state.name)}")
-    sample = ", ".join(f"{quote_identifier(c)} := {quote_identifier(c)}" for c in rule.columns)
     found = engine.query(
         f"SELECT count(*) AS dup_values, coalesce(sum(n), 0) AS dup_rows, "  # noqa: S608
         f"min(struct_pack({sample}, rows := n), {SAMPLE}) AS sample, "
         f"(SELECT count(*) FROM {table.sql} WHERE {present}{live}) AS checked "
         f"FROM {state.sql}").to_pylist()[0]
+    return _duplicates(found)
+
+
+def _duplicates(found: dict[str, Any]) -> TableOutcome:
     return TableOutcome(int(found["checked"]), int(found["dup_rows"]),
                         list(found["sample"] or []),
                         {"duplicated_values": int(found["dup_values"]),

@@ -115,6 +115,8 @@ class TableContext:
     # None: the whole table is looked at.
     changed: str | None = None
     changed_params: Mapping[str, Any] = field(default_factory=dict)
+    # Keep what the next incremental check needs (e.g. uniqueness's duplicated values).
+    keep_state: bool = False
 
 
 # Table-level: (engine, table, rule, context) -> outcome

@@ -146,8 +146,11 @@ def run_checks(
                            f"{' WHERE ' + alive if alive else ''}").to_pylist()[0]
     rows = int(counts["n"])
     ctx = context or TableContext(rows=rows)
+    # State for a later incremental check is kept only when one can follow (a key and a
+    # change column); a plain full check spends nothing on it.
+    keep_state = changed is not None and bool(keys)
     ctx = TableContext(rows=rows, last_landed=ctx.last_landed, previous_rows=ctx.previous_rows,
-                       now=ctx.now, alive=alive)
+                       now=ctx.now, alive=alive, keep_state=keep_state)
 
     stores = _stores(name, len(row_rules))
     _ensure_state(counted)
@@ -182,8 +185,9 @@ def run_checks(
         outcome = rule.spec.check(counted, name, rule, ctx)  # type: ignore[misc]
         results.append(RuleResult(rule, outcome.checked, outcome.failed,
                                   outcome.sample if samples else [], outcome.detail))
-    counted.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
-                    [state_key, signature])
+    if keep_state:
+        counted.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
+                        [state_key, signature])
     order = {rule.code: n for n, rule in enumerate(checked_rules)}
     results.sort(key=lambda r: order[r.rule.code])
     return CheckReport(str(name), rows, results, incremental, time.perf_counter() - started,

@@ -61,9 +61,12 @@ def resident_id_invalid(value: exp.Expr, digits: exp.Expr, divisions: exp.Expr |
     terms = [exp.Mul(this=exp.Paren(this=exp.Mod(
         this=exp.IntDiv(this=digits, expression=_num(10 ** (16 - i))), expression=_num(10))),
         expression=_num(w)) for i, w in enumerate(ID_WEIGHTS)]
-    check = _fn("substr", _str(ID_CHECK_CHARS),
-                exp.Add(this=exp.Mod(this=_weighted_sum(terms), expression=_num(11)),
-                        expression=_num(1)), _num(1))
+    # The check character's code, lower-cased by `| 32` (digits keep theirs, X becomes x) and
+    # compared with the 18th character's, lower-cased the same way: no string is built per row.
+    codes = exp.Array(expressions=[_num(ord(c) | 32) for c in ID_CHECK_CHARS])
+    check = _fn("list_extract", codes, exp.Add(
+        this=exp.Mod(this=_weighted_sum(terms), expression=_num(11)), expression=_num(1)))
+    given = exp.BitwiseOr(this=_fn("ascii", _char(value, 18)), expression=_num(32))
     birth = _fn("try_strptime", _fn("substr", value, _num(7), _num(8)), _str("%Y%m%d"))
     # Place and year read from the number too: integer comparisons, not substrings.
     if divisions is None:
@@ -79,7 +82,7 @@ def resident_id_invalid(value: exp.Expr, digits: exp.Expr, divisions: exp.Expr |
         exp.If(this=exp.Is(this=birth, expression=exp.Null()), true=exp.true()),
         # strptime takes year 0; a Python date (the classifier's validator) does not
         exp.If(this=exp.EQ(this=year, expression=_num(0)), true=exp.true()),
-    ], default=exp.NEQ(this=check, expression=_fn("upper", _char(value, 18))))
+    ], default=exp.NEQ(this=check, expression=given))
 
 
 def credit_code_valid(value: exp.Expr) -> exp.Expr:

@@ -24,8 +24,8 @@ from datapolis.baselib import service as baselib_service
 from datapolis.catalog import autoregister
 from datapolis.config import Settings, get_settings
 from datapolis.demo import catalog as demo_catalog
-from datapolis.demo import quality as demo_quality
 from datapolis.demo import highway, servers
+from datapolis.demo import quality as demo_quality
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest

@@ -13,6 +13,9 @@ with bit_xor(hash(...)) over every column (the engine's cost alone, no transfer)
   (L4 ID number as a pseudonym), against the plain read of the columns that audience gets;
 - the pseudonym table's build cost, apart: once per release and key (every distinct value
   hashed), incremental (1% new rows), and the unchanged-source check every large read makes;
+- what users wait for, per audience: the whole table written as a CSV and as a Parquet
+  download (COPY, as bulk delivery does) and one interface page of 1,000 rows by key, against
+  the same with the plain columns;
 - per-value HMAC-SM3 in Python: hmac.digest, cryptography's HMAC, copied hashlib states.
 
     .venv/bin/python bench/deid_read.py [--rows 10000000] [--runs 3]
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +143,26 @@ def _time_plain(engine: DuckDBEngine, columns: list[str], runs: int) -> dict[str
             "fold_s": best_of(runs, lambda: engine.query(_fold(columns, select)))}
 
 
+def _time_delivery(engine: DuckDBEngine, plan: Plan, directory: Path, runs: int,
+                   rows: int) -> dict[str, float]:
+    """The reads users wait for: a whole-table download written as CSV and as Parquet (COPY,
+    as bulk delivery does) and one interface page of 1,000 rows picked by key."""
+    def copy(fmt: str) -> None:
+        select = deid.deidentified_select(TABLE, plan, deid.plans.prepare(engine, TABLE, plan))
+        target = directory / f"download.{fmt}"
+        engine.execute(f"COPY ({select}) TO '{target}' (FORMAT {fmt})")
+
+    def page() -> None:
+        start = rows // 2
+        joined = deid.plans.prepare(engine, TABLE, plan, rows=1_000)
+        select = deid.deidentified_select(TABLE, plan, joined)
+        engine.query(f"SELECT * FROM ({select}) WHERE id >= {start} AND id < {start + 1_000}")
+
+    return {"csv_s": best_of(runs, lambda: copy("csv")),
+            "parquet_s": best_of(runs, lambda: copy("parquet")),
+            "page_s": best_of(max(runs, 5), page)}
+
+
 def hash_costs(count: int = 200_000) -> dict[str, float]:
     """µs per value of HMAC-SM3 in Python, three ways."""
     key = deid.release_key("bench-secret-not-for-production", "hash")
@@ -218,6 +242,19 @@ def main() -> None:
         compare(f"view_for {audience} ({len(plan.columns)} of 15 columns)", ours, peer,
                 "plain read, same columns")
         print(f"view_for {audience}: {ours} vs {peer}", flush=True)
+        with tempfile.TemporaryDirectory() as directory:
+            plain_plan = Plan(tuple(Rule(c) for c in plan.columns), row_id="id")
+            ours = timings[f"delivery {audience}"] = _time_delivery(
+                engine, plan, Path(directory), runs, rows)
+            peer = timings[f"delivery plain {audience} columns"] = _time_delivery(
+                engine, plain_plan, Path(directory), runs, rows)
+        for force, what in (("csv_s", "download written as CSV"),
+                            ("parquet_s", "download written as Parquet"),
+                            ("page_s", "interface page of 1,000 rows")):
+            comparisons.append(Comparison(
+                f"view_for {audience}, {what}", ours[force], peer[force],
+                "plain, same columns", "s", higher_is_better=False))
+        print(f"delivery {audience}: {ours} vs {peer}", flush=True)
     engine.close()
 
     hashing = hash_costs()

@@ -43,7 +43,8 @@ def id_invalid(column: str = "gmsfhm") -> str:
 
 def id_invalid_from_digits(column: str = "gmsfhm", digits: str = "id17") -> str:
     """id_invalid() for the floor: `digits` is the first 17 characters cast to BIGINT once,
-    and the check digit comes from integer arithmetic on it (3x faster than 17 substrings)."""
+    and the check digit comes from integer arithmetic on it (1.8x faster than 17 substrings
+    cast one by one: 0.18 s against 0.32 s for the ID check alone on 1M rows)."""
     weighted = " + ".join(f"({digits} // {10 ** (16 - k)} % 10) * {w}"
                           for k, w in enumerate(ID_WEIGHTS))
     return (f"({column} IS NOT NULL AND CASE "

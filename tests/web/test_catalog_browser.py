@@ -120,7 +120,7 @@ def test_search_open_and_approve(
     expect(hits).to_have_count(1)
     hits.first.get_by_role("link", name="低保人员名单").click()
     expect(department.get_by_role("heading", name="低保人员名单")).to_contain_text("待审核")
-    expect(department.get_by_role("cell", name="保障金额")).to_be_visible()
+    expect(department.get_by_role("cell", name="保障金额", exact=True)).to_be_visible()
     # A department can see its entry under review but not approve it.
     expect(department.get_by_role("button", name="审核通过")).to_have_count(0)
     department.screenshot(path=str(screenshots / "catalog-entry.png"), full_page=True)

@@ -9,8 +9,9 @@ import pyarrow as pa
 
 from datapolis.ingest.errors import TerminalSourceError
 
-_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
-                      TypeError, ValueError, OverflowError)
+# pa.ArrowException covers Arrow's invalid-value, wrong-type and unsupported-conversion errors
+# (the last one a value of a kind Arrow cannot convert to the column's type at all).
+_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
 
 
 def _text(value: Any) -> str | None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -79,6 +80,22 @@ def _read(path: Path, expected_format: str) -> dict[str, Any]:
         raise _fail(f"{path}: {exc}") from None
 
 
+def _print_problems(problems: Iterable[str]) -> NoReturn:
+    for problem in problems:
+        err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _fail_on_problems(file: Path, verify: Callable[[], list[str]]) -> None:
+    """Run a verification of `file`; print each problem it finds and exit 1 if any."""
+    try:
+        problems = verify()
+    except UserError as exc:
+        raise _fail(f"{file}: {exc}") from None
+    if problems:
+        _print_problems(problems)
+
+
 @app.command("verify")
 def verify(log: LogOption = service.DEFAULT_LOG, public_key: KeyOption = None) -> None:
     """Recompute every leaf and root from the stored events; check every checkpoint."""
@@ -138,14 +155,7 @@ def verify_receipt(file: Path, public_key: KeyOption = None) -> None:
     """Check a receipt with the public key only (no registry needed)."""
     key = _public_key(public_key)
     data = _read(file, proofs.RECEIPT_FORMAT)
-    try:
-        problems = proofs.verify_receipt(data, key)
-    except UserError as exc:
-        raise _fail(f"{file}: {exc}") from None
-    if problems:
-        for problem in problems:
-            err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+    _fail_on_problems(file, lambda: proofs.verify_receipt(data, key))
     console.print(f"receipt verified: event {data['leaf_index']} is in the signed tree of "
                   f"size {data['tree_size']}")
 
@@ -164,14 +174,7 @@ def verify_consistency(file: Path, public_key: KeyOption = None) -> None:
     """Check a consistency proof with the public key only."""
     key = _public_key(public_key)
     data = _read(file, proofs.CONSISTENCY_FORMAT)
-    try:
-        problems = proofs.verify_consistency_proof(data, key)
-    except UserError as exc:
-        raise _fail(f"{file}: {exc}") from None
-    if problems:
-        for problem in problems:
-            err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+    _fail_on_problems(file, lambda: proofs.verify_consistency_proof(data, key))
     console.print("consistency verified: the later checkpoint extends the earlier one")
 
 
@@ -222,8 +225,6 @@ def verify_file(
     for note in report.notes:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if not report.ok:
-        for problem in report.problems:
-            err_console.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        _print_problems(report.problems)
     console.print(f"{file}: {report.events} events ({report.first}..{report.last}), "
                   f"{report.checked} signed roots recomputed — [green]intact[/]")

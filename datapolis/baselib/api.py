@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
 
 from datapolis.baselib import service
 from datapolis.baselib.libraries import LIBRARIES, get_library
@@ -22,17 +21,6 @@ from datapolis.warehouse.layers import ods_schema
 router = APIRouter(prefix="/api/governance/base", tags=["governance"])
 Reader = Annotated[Principal, Depends(requires(Permission.READ_QUALITY))]
 Builder = Annotated[Principal, Depends(requires(Permission.MANAGE_GOVERNANCE))]
-
-
-class ConflictPublic(BaseModel):
-    library: str
-    link_key: str
-    field: str
-    chosen_value: str
-    chosen_source: str
-    other_value: str
-    other_source: str
-    other_records: int
 
 
 @router.post("/build")
@@ -57,7 +45,7 @@ def conflicts(
     field: Annotated[str | None, Query()] = None,
     source: Annotated[str | None, Query(description="a std table, e.g. std.swjt_yhda")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-) -> list[ConflictPublic]:
+) -> list[service.SourceConflict]:
     """Values two sources disagree on. A department sees the conflicts its own std tables
     (those built from its ods schemas) take part in; the bureau sees all."""
     found = service.conflicts(warehouse, library=library, field=field, source=source,
@@ -68,4 +56,4 @@ def conflicts(
         tables = {s.table for s in load_specs(request.app.state.settings.home).values()
                   if any(src.split(".")[0] in own for src in s.sources)}
         found = [c for c in found if c.chosen_source in tables or c.other_source in tables]
-    return [ConflictPublic(**vars(c)) for c in found]
+    return found

@@ -113,6 +113,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("quality.issue.reopened", "the next run still found the rule failing after a "
          "submission, or a verified rule failed again; actor `system`",
          ("issue", "table", "subject", "from", "to", "comment")),
+    Kind("quality.issue.withdrawn", "the issue's rule was disabled or deleted, so no run can "
+         "verify it: closed as rule withdrawn (actor: who withdrew the rule, or `system`)",
+         ("issue", "table", "subject", "from", "to", "comment")),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

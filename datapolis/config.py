@@ -91,6 +91,27 @@ class Settings(BaseSettings):
         True, description="Run scheduled sync jobs inside `datapolis serve` (off: run them with "
         "`datapolis sync run` from cron or another scheduler)."
     )
+    sharing_monitor_seconds: int = Field(
+        60, ge=0, description="Seconds between runs of the sharing monitor in `datapolis serve` "
+        "(hourly call rollup and alert evaluation); 0 turns it off."
+    )
+    sharing_spike_factor: float = Field(
+        3.0, gt=1, description="A caller's calls in the last hour above this many times its "
+        "hourly median over the past 7 days (hours it called at all) raise a spike alert."
+    )
+    sharing_spike_min_calls: int = Field(
+        100, ge=1, description="Calls in the last hour below which no spike alert is raised, "
+        "whatever the caller's baseline."
+    )
+    sharing_working_hours: str = Field(
+        "08:00-18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$",
+        description="Working hours (Asia/Shanghai, Monday to Friday); bulk pulls outside them "
+        "raise an off-hours alert."
+    )
+    sharing_bulk_rows: int = Field(
+        10_000, ge=1, description="Rows in one call from which it counts as a bulk pull (bulk "
+        "deliveries always do)."
+    )
     demo_people: int = Field(
         20_000, ge=100, description="Number of persons `make run` builds into the demo city."
     )

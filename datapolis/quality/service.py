@@ -96,15 +96,19 @@ def update_rule(session: Session, rule: QualityRule, data: RuleIn, *, admin: boo
                 ) -> QualityRule:
     if kind(rule.kind).admin_only and not admin:
         raise UserError(f"only a platform admin may change {rule.kind} rules")
+    was_enabled = rule.enabled
     for name, value in _checked(session, rule.warehouse_table, data, admin=admin).items():
         setattr(rule, name, value)
     session.flush()
+    if was_enabled and not rule.enabled:  # no run checks it now: its issues cannot verify
+        issues.withdraw_rule_issues(session, rule.id, why="disabled")
     return rule
 
 
 def delete_rule(session: Session, rule: QualityRule, *, admin: bool) -> None:
     if kind(rule.kind).admin_only and not admin:
         raise UserError(f"only a platform admin may delete {rule.kind} rules")
+    issues.withdraw_rule_issues(session, rule.id, why="deleted")
     session.delete(rule)
     session.flush()
 

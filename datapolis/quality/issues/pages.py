@@ -33,7 +33,8 @@ ScoreReader = Annotated[Principal, Depends(requires(Permission.READ_QUALITY))]
 
 STATE_LABELS = {states.OPEN: N_("Open"), states.ACKNOWLEDGED: N_("Acknowledged"),
                 states.RECTIFYING: N_("Rectifying"), states.SUBMITTED: N_("Submitted as fixed"),
-                states.REOPENED: N_("Reopened"), states.VERIFIED: N_("Verified")}
+                states.REOPENED: N_("Reopened"), states.VERIFIED: N_("Verified"),
+                states.WITHDRAWN: N_("Rule withdrawn")}
 ACTION_LABELS = {states.ACKNOWLEDGED: N_("Acknowledge"), states.RECTIFYING: N_("Start rectifying"),
                  states.SUBMITTED: N_("Submit as fixed")}
 SEVERITY_LABELS = {"error": N_("Error"), "warning": N_("Warning"), "info": N_("Info")}

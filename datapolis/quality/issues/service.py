@@ -23,7 +23,7 @@ from datapolis.orgs.models import Organisation
 from datapolis.quality import samples
 from datapolis.quality.issues import states
 from datapolis.quality.issues.models import QualityIssue, QualityIssueEvent
-from datapolis.quality.models import QualityResult, QualityRun
+from datapolis.quality.models import QualityResult, QualityRule, QualityRun
 from datapolis.quality.providers import provider_orgs
 from datapolis.registry.base import utcnow
 from datapolis.security.audit import service as audit
@@ -51,6 +51,8 @@ def _move(session: Session, issue: QualityIssue, target: str, *, actor: str,
         issue.submitted_at = now
     if target == states.VERIFIED:
         issue.verified_at = now
+    if target == states.WITHDRAWN:
+        issue.failed = 0
     if target == states.REOPENED:  # a fresh deadline to rectify again
         issue.due_at = now + states.due_after(issue.severity)
         issue.verified_at = None
@@ -93,20 +95,55 @@ def _existing(session: Session, table: str, subjects: Iterable[str]) -> dict[str
     return {issue.subject: issue for issue in found}
 
 
+WITHDRAWN_BECAUSE = "rule withdrawn: the rule was {why}; no run will check it again"
+
+
+def withdraw_rule_issues(session: Session, rule_id: int, *, why: str) -> list[QualityIssue]:
+    """Close the issues of a rule that was disabled or deleted (`why`) as withdrawn, by whoever
+    acts through the session; a rule no run checks can never verify them."""
+    actor, org = audit.acting(session)
+    found = list(session.scalars(
+        select(QualityIssue).where(QualityIssue.subject == rule_subject(rule_id),
+                                   QualityIssue.state.not_in(states.CLOSED))
+        .options(selectinload(QualityIssue.events))))
+    for issue in found:
+        _move(session, issue, states.WITHDRAWN, actor=actor, org=org, now=utcnow(),
+              comment=WITHDRAWN_BECAUSE.format(why=why))
+    return found
+
+
+def withdraw_orphans(session: Session, table: str) -> list[QualityIssue]:
+    """Withdraw the still-open issues of `table` whose rule is gone or disabled (issues left
+    behind before rules withdrew their issues themselves); the platform is the actor."""
+    found = list(session.scalars(
+        select(QualityIssue).outerjoin(QualityRule, QualityRule.id == QualityIssue.rule_id)
+        .where(QualityIssue.warehouse_table == table, QualityIssue.origin == "rule",
+               QualityIssue.state.not_in(states.CLOSED),
+               QualityRule.id.is_(None) | QualityRule.enabled.is_(False))
+        .options(selectinload(QualityIssue.events))))
+    for issue in found:
+        why = "disabled" if issue.rule_id is not None else "deleted"
+        _move(session, issue, states.WITHDRAWN, actor=SYSTEM, now=utcnow(),
+              comment=WITHDRAWN_BECAUSE.format(why=why))
+    return found
+
+
 def sync_from_run(session: Session, run: QualityRun) -> list[QualityIssue]:
     """Open, update, verify or reopen the issues of `run`'s table; returns those touched.
 
-    Results of rules deleted since (no rule id) are skipped: nobody can rectify against them."""
+    Results of rules deleted since (no rule id) are skipped: nobody can rectify against them;
+    their issues, and those of disabled rules, are withdrawn."""
+    withdrawn = withdraw_orphans(session, run.warehouse_table)
     if run.status != "succeeded":
-        return []
+        return withdrawn
     results: list[QualityResult] = [r for r in run.results if r.rule_id is not None]
     if not results:
-        return []
+        return withdrawn
     table, now = run.warehouse_table, utcnow()
     at = (run.finished_at or now).isoformat(timespec="seconds")
     issues = _existing(session, table, (rule_subject(r.rule_id or 0) for r in results))
     provider = provider_orgs(session, [table])[table]
-    touched = []
+    touched = list(withdrawn)
     for result in results:
         subject = rule_subject(result.rule_id or 0)
         issue = issues.get(subject)
@@ -254,7 +291,7 @@ class Rectification:
     org_id: int | None
     org_code: str | None
     org_name: str
-    opened: int
+    opened: int  # issues opened, less those withdrawn with their rule
     verified: int
     pending: int
     overdue: int
@@ -285,7 +322,7 @@ def rectification(session: Session, *, org_ids: Iterable[int] | None = None
     query = select(QualityIssue).options(selectinload(QualityIssue.org))
     if org_ids is not None:
         query = query.where(QualityIssue.org_id.in_(list(org_ids)))
-    for issue in session.scalars(query):
+    for issue in session.scalars(query.where(QualityIssue.state != states.WITHDRAWN)):
         groups.setdefault(issue.org_id, []).append(issue)
     out = []
     for org_id, items in groups.items():

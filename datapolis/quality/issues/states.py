@@ -9,6 +9,10 @@ table decides: the rule passes → verified; it still fails → reopened (and th
 rectifies again). A rule that passes while its issue is still open (never submitted) closes
 the issue as verified too: the data is right, whoever fixed it. A verified issue whose rule
 fails again is reopened rather than duplicated.
+
+A rule that is disabled or deleted can never verify its issue, so the issue closes as
+`withdrawn` (rule withdrawn) instead: a terminal state of its own, so rectification rates do
+not count it as fixed. Should the rule come back (re-enabled) and fail, the issue reopens.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from datetime import timedelta
 
 from datapolis.errors import Conflict
 
-OPEN, ACKNOWLEDGED, RECTIFYING, SUBMITTED, VERIFIED, REOPENED = (
-    "open", "acknowledged", "rectifying", "submitted", "verified", "reopened")
-STATES = (OPEN, ACKNOWLEDGED, RECTIFYING, SUBMITTED, REOPENED, VERIFIED)
+OPEN, ACKNOWLEDGED, RECTIFYING, SUBMITTED, VERIFIED, REOPENED, WITHDRAWN = (
+    "open", "acknowledged", "rectifying", "submitted", "verified", "reopened", "withdrawn")
+STATES = (OPEN, ACKNOWLEDGED, RECTIFYING, SUBMITTED, REOPENED, VERIFIED, WITHDRAWN)
+# States no run moves out of unless the rule fails again.
+CLOSED = frozenset({VERIFIED, WITHDRAWN})
 # States in which the department still owes work: these can be overdue.
 PENDING = frozenset({OPEN, ACKNOWLEDGED, RECTIFYING, REOPENED})
 
@@ -53,7 +59,7 @@ def check_manual(current: str, target: str) -> None:
 def after_run(current: str, passes: bool) -> str | None:
     """The state a quality run moves an issue to, or None when it stays."""
     if passes:
-        return None if current == VERIFIED else VERIFIED
-    if current in (SUBMITTED, VERIFIED):
+        return None if current in CLOSED else VERIFIED
+    if current in (SUBMITTED, VERIFIED, WITHDRAWN):
         return REOPENED
     return None

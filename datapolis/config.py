@@ -91,6 +91,22 @@ class Settings(BaseSettings):
         True, description="Run scheduled sync jobs inside `datapolis serve` (off: run them with "
         "`datapolis sync run` from cron or another scheduler)."
     )
+    share_page_rows: int = Field(
+        1000, ge=1, le=100_000, description="Most records one filtered-query page of a sharing "
+        "interface returns (`limit` may ask for fewer)."
+    )
+    share_batch_keys: int = Field(
+        1000, ge=1, le=100_000, description="Most keys one batch lookup "
+        "(`POST /share/v1/{resource}/records:batch`) may ask for."
+    )
+    share_token_minutes: int = Field(
+        120, ge=1, le=24 * 60, description="Lifetime of a bearer token from "
+        "`POST /share/oauth/token`, in minutes."
+    )
+    share_bench_bare: bool = Field(
+        False, description="Benchmarks only: serve `/share/bench/...`, the same key lookup "
+        "with no signature, grant, de-identification or metering. Never turn on in production."
+    )
     sharing_monitor_seconds: int = Field(
         60, ge=0, description="Seconds between runs of the sharing monitor in `datapolis serve` "
         "(hourly call rollup and alert evaluation); 0 turns it off."

@@ -92,9 +92,9 @@ class Settings(BaseSettings):
         "`datapolis sync run` from cron or another scheduler)."
     )
     portal_base_url: str = Field(
-        "", description="Public address of the open-data portal (e.g. https://data.example.gov.cn), "
-        "the base of its stable DCAT IRIs and of the links in CKAN API answers. Empty means the "
-        "address each request came to."
+        "", description="Public address of the open-data portal (e.g. "
+        "https://data.example.gov.cn), the base of its stable DCAT IRIs and of the links in "
+        "CKAN API answers. Empty means the address each request came to."
     )
     share_page_rows: int = Field(
         1000, ge=1, le=100_000, description="Most records one filtered-query page of a sharing "

@@ -42,6 +42,7 @@ from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import api as grading_api
 from datapolis.security.grading import pages as grading_pages
+from datapolis.sharing.metering import Meter
 from datapolis.standardise import api as std_api
 from datapolis.standardise import hook as std_hook
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
@@ -109,9 +110,13 @@ def create_app(
         checkpointer = Checkpointer(registry, Signer.from_secret(settings.secret_key))
         checkpointer.start()
         app.state.audit_checkpointer = checkpointer
+        meter = Meter(registry, settings.home / "meter")  # call records of the sharing interfaces
+        meter.start()
+        app.state.meter = meter
         try:
             yield
         finally:
+            meter.stop()  # flushes every submitted record before the process ends
             checkpointer.stop()
             if scheduler is not None:
                 scheduler.stop()

@@ -31,6 +31,8 @@ class Permission(enum.StrEnum):
     RECTIFY_QUALITY = "quality.rectify"  # move own organisation's issues (acknowledge … submit)
     GRADE_FIELDS = "security.grade"  # confirm field grades and categories of own org's entries
     MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
+    MONITOR_SHARING = "sharing.monitor"  # the bureau: all interface calls, alerts, acknowledge
+    READ_SHARING_USAGE = "sharing.usage"  # own organisation's calls (as consumer or provider)
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS, Permission.READ_CATALOG}
@@ -44,11 +46,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.READ_QUALITY, Permission.MANAGE_QUALITY}
         | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
         | {Permission.EDIT_CATALOG, Permission.SUBMIT_CATALOG, Permission.GRADE_FIELDS}
+        | {Permission.READ_SHARING_USAGE}
     ),
     Role.ORG_USER: frozenset(
         _EVERYONE
         | {Permission.EDIT_CATALOG, Permission.GRADE_FIELDS}
         | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
+        | {Permission.READ_SHARING_USAGE}
     ),
     Role.AUDITOR: frozenset(
         _EVERYONE

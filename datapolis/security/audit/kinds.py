@@ -87,6 +87,15 @@ KINDS: tuple[Kind, ...] = (
     Kind("grant.created", "a grant gave an organisation access to a resource",
          ("grant", "resource", "grantee", "fields", "expires")),
     Kind("grant.revoked", "a grant was withdrawn", ("grant", "resource", "grantee", "reason")),
+    Kind("grant.changed", "a grant's row scope, limits, end or items' de-identification "
+         "changed (never below the security policy)",
+         ("grant", "resource", "changed", "row_scope", "items")),
+    Kind("sharing.alert.acknowledged", "the bureau acknowledged a sharing alert (calls without "
+         "a grant, quota, spike, off-hours bulk pull) with a comment",
+         ("alert", "kind", "key", "resource", "comment")),
+    Kind("export.sharing_stats", "call statistics were exported for publication (no app, no "
+         "address, organisations at the chosen level, times rounded)",
+         ("format", "interval", "org_level", "from", "to", "rows")),
     Kind("grade.confirmed", "a person confirmed a field's suggested security grade",
          ("entry", "item", "column", "grade", "before", "suggested", "suggested_kind", "via")),
     Kind("grade.changed", "a person gave a field a grade other than the suggested one",

@@ -29,7 +29,8 @@ class MergeCounts:
     members: int
 
 
-def _key_expr(library: Library, values: dict[str, str], exact: bool) -> str:
+def key_expr(library: Library, values: dict[str, str], exact: bool = False) -> str:
+    """The link key of a record as SQL, from its key fields' SQL expressions (VARCHAR)."""
     parts = []
     for name in library.key:
         value = values[name]
@@ -57,7 +58,7 @@ def _long_sql(engine: Engine, library: Library, params: Params, exact: bool
         values = {name: (params.add(col.value) if isinstance(col, Const)
                          else f"CAST({quote_identifier(col)} AS VARCHAR)")
                   for name, col in source.fields.items()}
-        key = _key_expr(library, values, exact)
+        key = key_expr(library, values, exact)
         updated = (f"CAST({quote_identifier(source.updated)} AS TIMESTAMP)" if source.updated
                    else "CAST(NULL AS TIMESTAMP)")
         where = [f"{values[k]} IS NOT NULL" for k in library.key]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from datapolis.quality import checksums, compiler, custom_sql
+from datapolis.quality import base_consistency, checksums, compiler, custom_sql
 from datapolis.quality.rules import (
     Binder,
     Dimension,
@@ -249,6 +249,9 @@ def _alive(ctx: TableContext) -> str:
 
 
 def _check_consistency(rule: Rule) -> None:
+    if base_consistency.is_base_library(str(rule.params["table"])):
+        base_consistency.validate(rule)
+        return
     TableName.parse(str(rule.params["table"]))
     for name in ("key", "column"):
         check_identifier(str(rule.params[name]), "column")
@@ -260,7 +263,10 @@ def _check_consistency(rule: Rule) -> None:
 def _consistency(engine: Engine, table: TableName, rule: Rule, ctx: TableContext
                  ) -> TableOutcome:
     """Rows whose key is found in the other table with a different value of the field:
-    numbers may differ by `tolerance`, text is compared trimmed."""
+    numbers may differ by `tolerance`, text is compared trimmed. Against a base library
+    (`table: base.person`), the conflicts its last merge recorded decide instead."""
+    if base_consistency.is_base_library(str(rule.params["table"])):
+        return base_consistency.check(engine, table, rule, ctx)
     other = TableName.parse(str(rule.params["table"]))
     key, column = (quote_identifier(c) for c in rule.columns)
     other_key = quote_identifier(str(rule.params["key"]))

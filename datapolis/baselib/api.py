@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
 
 from datapolis.baselib import service
 from datapolis.baselib.libraries import LIBRARIES, get_library
@@ -16,7 +17,6 @@ from datapolis.orgs.permissions import Permission
 from datapolis.standardise.api import BuildPublic, BuildRequest, recorded, registry_of
 from datapolis.standardise.spec import load_specs
 from datapolis.warehouse.deps import WarehouseDep
-from datapolis.warehouse.layers import ods_schema
 
 router = APIRouter(prefix="/api/governance/base", tags=["governance"])
 Reader = Annotated[Principal, Depends(requires(Permission.READ_QUALITY))]
@@ -45,15 +45,21 @@ def conflicts(
     field: Annotated[str | None, Query()] = None,
     source: Annotated[str | None, Query(description="a std table, e.g. std.swjt_yhda")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[service.SourceConflict]:
     """Values two sources disagree on. A department sees the conflicts its own std tables
-    (those built from its ods schemas) take part in; the bureau sees all."""
-    found = service.conflicts(warehouse, library=library, field=field, source=source,
-                              limit=limit)
-    if not principal.can(Permission.MANAGE_GOVERNANCE):
-        own = {ods_schema(o.code) for o in orgs_service.list_organisations(session)
-               if o.id in orgs_service.descendant_ids(session, principal.org)}
-        tables = {s.table for s in load_specs(request.app.state.settings.home).values()
-                  if any(src.split(".")[0] in own for src in s.sources)}
-        found = [c for c in found if c.chosen_source in tables or c.other_source in tables]
-    return found
+    (those built from its ods schemas) take part in; the bureau sees all. The department's
+    filter applies before `limit`, so its page is full when it has that many."""
+    return service.conflicts(warehouse, library=library, field=field, source=source,
+                             sources=visible_tables(request, session, principal),
+                             limit=limit, offset=offset)
+
+
+def visible_tables(request: Request, session: Session, principal: Principal
+                   ) -> set[str] | None:
+    """The std tables whose conflicts `principal` may see; None: all (the bureau)."""
+    if principal.can(Permission.MANAGE_GOVERNANCE):
+        return None
+    below = orgs_service.descendant_ids(session, principal.org)
+    codes = [o.code for o in orgs_service.list_organisations(session) if o.id in below]
+    return service.department_tables(load_specs(request.app.state.settings.home), codes)

@@ -7,6 +7,7 @@ issue lists read: same key, same field, two sources, two values.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,7 +16,9 @@ from datapolis.baselib.merge import CONFLICTS, merge
 from datapolis.registry.db import Registry
 from datapolis.security.crypto import Keyring
 from datapolis.standardise.build import BuildFailed, announce, finish_record, start_record
+from datapolis.standardise.spec import Spec
 from datapolis.warehouse.engine import Engine, TableName
+from datapolis.warehouse.layers import ods_schema
 
 
 @dataclass(frozen=True)
@@ -67,27 +70,60 @@ class SourceConflict:
     other_records: int
 
 
-def conflicts(engine: Engine, *, library: str | None = None, field: str | None = None,
-              source: str | None = None, limit: int = 1000) -> list[SourceConflict]:
-    """Conflicts recorded by the last builds; `source` (a std table, or an ods_<org> schema
-    prefix such as ods_371300_swjt) keeps those where it supplied either value."""
-    if not engine.table_exists(CONFLICTS):
-        return []
-    where, params = [], {"limit": max(1, min(limit, 100_000))}
+def _conflict_filter(library: str | None, field: str | None, source: str | None,
+                     sources: Collection[str] | None) -> tuple[str, dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if library is not None:
         where.append("library = $library")
-        params["library"] = library.removeprefix("base.")  # type: ignore[assignment]
+        params["library"] = library.removeprefix("base.")
     if field is not None:
         where.append("field = $field")
-        params["field"] = field  # type: ignore[assignment]
+        params["field"] = field
     if source is not None:
         where.append("(chosen_source = $source OR other_source = $source)")
-        params["source"] = source  # type: ignore[assignment]
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
+        params["source"] = source
+    if sources is not None:  # a department's own std tables: before any limit
+        where.append("(list_contains($sources, chosen_source) "
+                     "OR list_contains($sources, other_source))")
+        params["sources"] = sorted(sources)
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def conflicts(engine: Engine, *, library: str | None = None, field: str | None = None,
+              source: str | None = None, sources: Collection[str] | None = None,
+              limit: int = 1000, offset: int = 0) -> list[SourceConflict]:
+    """Conflicts recorded by the last builds; `source` (a std table) keeps those where it
+    supplied either value, `sources` those where any of these std tables did (a department's
+    view). Filters apply before `limit` and `offset`."""
+    if not engine.table_exists(CONFLICTS):
+        return []
+    clause, params = _conflict_filter(library, field, source, sources)
+    params |= {"limit": max(1, min(limit, 100_000)), "offset": max(0, offset)}
     rows = engine.query(
         f"SELECT * FROM {TableName.parse(CONFLICTS).sql} {clause} "  # noqa: S608
-        "ORDER BY library, link_key, field, other_source LIMIT $limit", params).to_pylist()
+        "ORDER BY library, link_key, field, other_source, other_value "
+        "LIMIT $limit OFFSET $offset", params).to_pylist()
     return [SourceConflict(**row) for row in rows]
+
+
+def count_conflicts(engine: Engine, *, library: str | None = None, field: str | None = None,
+                    source: str | None = None, sources: Collection[str] | None = None) -> int:
+    """How many conflicts `conflicts` would list without a limit."""
+    if not engine.table_exists(CONFLICTS):
+        return 0
+    clause, params = _conflict_filter(library, field, source, sources)
+    found = engine.query(f"SELECT count(*) AS n FROM {TableName.parse(CONFLICTS).sql} "  # noqa: S608
+                         f"{clause}", params or None).to_pylist()[0]
+    return int(found["n"])
+
+
+def department_tables(specs: Mapping[str, Spec], org_codes: Iterable[str]) -> set[str]:
+    """The std tables built from these organisations' ods schemas: what a department sees of
+    the conflicts."""
+    own = {ods_schema(code) for code in org_codes}
+    return {s.table for s in specs.values()
+            if any(src.split(".")[0] in own for src in s.sources)}
 
 
 def conflict_counts(engine: Engine) -> list[dict[str, Any]]:

@@ -15,6 +15,8 @@ from datapolis.registry.base import Base
 from datapolis.security.audit import models as audit_models
 from datapolis.security.fields import models as field_models
 from datapolis.security.grading import models as grading_models
+from datapolis.sharing.applications import models as share_application_models
+from datapolis.sharing.grants import models as share_grant_models
 from datapolis.sharing.metering import models as share_call_models
 from datapolis.standardise import models as governance_models
 
@@ -34,5 +36,7 @@ __all__ = [
     "orgs_models",
     "quality_issue_models",
     "quality_models",
+    "share_application_models",
     "share_call_models",
+    "share_grant_models",
 ]

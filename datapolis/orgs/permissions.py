@@ -33,6 +33,9 @@ class Permission(enum.StrEnum):
     MANAGE_SCHEME = "security.scheme"  # the bureau: edit the classification scheme
     MONITOR_SHARING = "sharing.monitor"  # the bureau: all interface calls, alerts, acknowledge
     READ_SHARING_USAGE = "sharing.usage"  # own organisation's calls (as consumer or provider)
+    APPLY_SHARING = "sharing.apply"  # apply for published resources; own org's applications
+    APPROVE_SHARING = "sharing.approve"  # decide applications for own org's resources; revoke
+    MANAGE_GRANTS = "sharing.grants"  # the bureau: second review, every grant, revoke any
 
 
 _EVERYONE = {Permission.VIEW_PLATFORM, Permission.READ_ORGS, Permission.READ_CATALOG}
@@ -47,12 +50,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
         | {Permission.EDIT_CATALOG, Permission.SUBMIT_CATALOG, Permission.GRADE_FIELDS}
         | {Permission.READ_SHARING_USAGE}
+        | {Permission.APPLY_SHARING, Permission.APPROVE_SHARING}
     ),
     Role.ORG_USER: frozenset(
         _EVERYONE
         | {Permission.EDIT_CATALOG, Permission.GRADE_FIELDS}
         | {Permission.READ_ISSUES, Permission.RECTIFY_QUALITY}
-        | {Permission.READ_SHARING_USAGE}
+        | {Permission.READ_SHARING_USAGE, Permission.APPLY_SHARING}
     ),
     Role.AUDITOR: frozenset(
         _EVERYONE

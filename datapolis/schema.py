@@ -16,6 +16,7 @@ from datapolis.security.audit import models as audit_models
 from datapolis.security.fields import models as field_models
 from datapolis.security.grading import models as grading_models
 from datapolis.sharing.applications import models as share_application_models
+from datapolis.sharing.gateway import models as share_gateway_models
 from datapolis.sharing.grants import models as share_grant_models
 from datapolis.sharing.metering import models as share_call_models
 from datapolis.standardise import models as governance_models
@@ -38,5 +39,6 @@ __all__ = [
     "quality_models",
     "share_application_models",
     "share_call_models",
+    "share_gateway_models",
     "share_grant_models",
 ]

@@ -42,6 +42,8 @@ from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import api as grading_api
 from datapolis.security.grading import pages as grading_pages
+from datapolis.sharing.gateway import api as gateway_api
+from datapolis.sharing.gateway.state import install as install_gateway
 from datapolis.sharing.metering import Meter
 from datapolis.standardise import api as std_api
 from datapolis.standardise import hook as std_hook
@@ -62,7 +64,7 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
-           issues_pages.router]
+           issues_pages.router, gateway_api.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *orgs_pages.NAV, *audit_pages.NAV,
@@ -133,6 +135,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    install_gateway(app, settings)  # sharing gateway: signing keys, nonce book, grant cache
     app.state.login_throttle = LoginThrottle(
         max_failures=settings.login_max_failures,
         window=timedelta(minutes=settings.login_lockout_minutes),

@@ -1,0 +1,1 @@
+"""The sharing gateway: caller authentication and the interfaces granted resources publish."""

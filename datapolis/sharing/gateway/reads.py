@@ -1,0 +1,231 @@
+"""What a grant lets out of its table, as SQL: granted items through their de-identification,
+the grant's row scope, the caller's filters on granted items, keyset paging on the key.
+
+Only identifiers from the grant and the catalog reach the SQL text, through quote_identifier;
+every value the caller sends is a typed parameter.
+"""
+
+# SQL here names only identifiers passed through TableName/quote_identifier.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from datapolis.security.crypto import DecryptionError, Keyring
+from datapolis.security.deid.plans import Plan, Rule, expression, prepare
+from datapolis.security.fields.reads import condition, withhold
+from datapolis.sharing import scope as row_scope
+from datapolis.sharing.gateway.errors import Refused
+from datapolis.warehouse.engine import Engine, TableName, quote_identifier
+
+KEY_ALIAS = "_dp_key"
+OPERATORS = ("eq", "in", "gte", "lte", "prefix")
+RESERVED = frozenset({"select", "limit", "cursor"})
+MAX_IN_VALUES = 1000
+
+
+@dataclass(frozen=True)
+class View:
+    """What one grant lets out of one table."""
+
+    grant_id: int
+    table: str
+    key: str  # the resource's key column (its first catalog item)
+    plan: Plan  # granted items after protected columns are withheld
+    types: Mapping[str, str]  # every column of the table -> its warehouse type
+    scope_sql: str | None
+    scope_params: tuple[object, ...]
+    protected_key: bool  # the key is encrypted at rest: equality goes through its blind index
+
+    @property
+    def granted(self) -> list[str]:
+        return self.plan.columns
+
+
+def build_view(session: Session, engine: Engine, *, grant_id: int, table: str, key: str,
+               items: Sequence[tuple[str, str, Mapping[str, int | str]]],
+               scope_text: str | None, consumer_key: bytes) -> View:
+    columns = {c.name: c.type for c in engine.columns(table)}
+    rules = tuple(Rule(column, method, dict(params)) for column, method, params in items
+                  if column in columns)
+    plan = withhold(session, table, Plan(rules, key=consumer_key))
+    scope_sql: str | None = None
+    scope_params: tuple[object, ...] = ()
+    if scope_text:
+        parsed = row_scope.parse(scope_text, columns)
+        scope_sql, params = row_scope.to_sql(parsed, quote_identifier)
+        scope_params = tuple(params)
+    protected = key not in [r.column for r in plan.rules] and key in plan.withheld
+    return View(grant_id, table, key, plan, columns, scope_sql, scope_params, protected)
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: str
+    op: str
+    values: tuple[str, ...]
+
+
+def parse_filters(pairs: Sequence[tuple[str, str]]) -> tuple[list[Filter], dict[str, str]]:
+    """Split query parameters into filters (`col=v`, `col.in=v` repeated, `col.gte=v`,
+    `col.lte=v`, `col.prefix=v`) and the reserved ones (select, limit, cursor)."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    reserved: dict[str, str] = {}
+    for name, value in pairs:
+        if name in RESERVED:
+            if name in reserved:
+                raise Refused(400, "bad_request", f"{name} is given twice")
+            reserved[name] = value
+            continue
+        column, _, op = name.partition(".")
+        op = op or "eq"
+        if op not in OPERATORS:
+            raise Refused(400, "bad_request", f"unknown operator {op!r} in {name!r}; use "
+                          + ", ".join(f"column.{o}" for o in OPERATORS[1:]) + " or column=")
+        grouped.setdefault((column, op), []).append(value)
+    filters = []
+    for (column, op), values in grouped.items():
+        if op != "in" and len(values) > 1:
+            raise Refused(400, "bad_request", f"{column}.{op} is given more than once")
+        if len(values) > MAX_IN_VALUES:
+            raise Refused(400, "bad_request", f"{column}.in takes at most {MAX_IN_VALUES} values")
+        filters.append(Filter(column, op, tuple(values)))
+    return filters, reserved
+
+
+def typed(view: View, column: str, text: str) -> object:
+    """`text` as a value of the column's type; a 400 when it is not one."""
+    kind = view.types[column].upper()
+    try:
+        if kind in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                    "USMALLINT", "UINTEGER", "UBIGINT"}:
+            return int(text)
+        if kind in {"DOUBLE", "FLOAT", "REAL"}:
+            return float(text)
+        if kind.startswith("DECIMAL"):
+            return Decimal(text)
+        if kind == "DATE":
+            return date.fromisoformat(text)
+        if kind.startswith("TIMESTAMP"):
+            return datetime.fromisoformat(text)
+        if kind == "BOOLEAN":
+            if text.lower() not in {"true", "false", "1", "0"}:
+                raise ValueError(text)
+            return text.lower() in {"true", "1"}
+    except (ValueError, InvalidOperation):
+        raise Refused(400, "bad_request", f"{text!r} is not a value of {column} "
+                      f"({kind.lower()})") from None
+    return text
+
+
+def _check_granted(view: View, column: str) -> None:
+    if column not in view.granted:
+        raise Refused(403, "item_not_granted", f"{column!r} is not an item your grant covers; "
+                      "granted: " + ", ".join(view.granted))
+
+
+def where(session: Session, master: Keyring, view: View, filters: Sequence[Filter]
+          ) -> tuple[list[str], list[object]]:
+    predicates: list[str] = []
+    params: list[object] = []
+    if view.scope_sql:
+        predicates.append(view.scope_sql)
+        params.extend(view.scope_params)
+    for item in filters:
+        if item.column == view.key and view.protected_key and item.op in {"eq", "in"}:
+            # Through the blind index: the key's value never needs decrypting.
+            ors = [condition(session, master, view.table, view.key, v) for v in item.values]
+            predicates.append("(" + " OR ".join(sql for sql, _ in ors) + ")")
+            params.extend(p for _, ps in ors for p in ps)
+            continue
+        _check_granted(view, item.column)
+        column = quote_identifier(item.column)
+        values: list[object] = ([typed(view, item.column, v) for v in item.values]
+                                if item.op != "prefix" else list(item.values))
+        if item.op == "eq":
+            predicates.append(f"{column} = ?")
+        elif item.op == "in":
+            predicates.append(f"{column} IN ({', '.join('?' for _ in values)})")
+        elif item.op in {"gte", "lte"}:
+            predicates.append(f"{column} {'>=' if item.op == 'gte' else '<='} ?")
+        else:
+            predicates.append(f"CAST({column} AS VARCHAR) LIKE ? ESCAPE '\\'")
+            values = [_escape_like(values[0]) + "%"]
+        params.extend(values)
+    return predicates, params
+
+
+def _escape_like(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def selected(view: View, select: str | None) -> Plan:
+    if not select:
+        return view.plan
+    wanted = [c.strip() for c in select.split(",") if c.strip()]
+    for column in wanted:
+        _check_granted(view, column)
+    rules = {r.column: r for r in view.plan.rules}
+    return Plan(tuple(rules[c] for c in dict.fromkeys(wanted)), view.plan.withheld,
+                view.plan.key, view.plan.row_id)
+
+
+def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool,
+               limit: int | None) -> str:
+    context = plan.context
+    parts = [f"{expression(rule, context)} AS {quote_identifier(rule.column)}"
+             for rule in plan.rules]
+    parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
+    sql = f"SELECT {', '.join(parts)} FROM {TableName.parse(view.table).sql}"
+    if predicates:
+        sql += " WHERE " + " AND ".join(predicates)
+    if order:
+        sql += f" ORDER BY {KEY_ALIAS}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql
+
+
+def read(engine: Engine, view: View, plan: Plan, predicates: Sequence[str],
+         params: Sequence[object], *, limit: int, order: bool = True) -> pa.Table:
+    prepare(engine, view.table, plan, rows=limit)
+    return engine.query(select_sql(view, plan, predicates, order=order, limit=limit),
+                        list(params))
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+
+def make_cursor(master: Keyring, view: View, last_key: object, fingerprint: str) -> str:
+    """An opaque cursor: the last key read, sealed (SM4-GCM) and bound to grant and filters."""
+    data = json.dumps({"k": last_key, "f": fingerprint}, default=str)
+    sealed = master.encrypt(data, context=f"share-cursor:{view.grant_id}")
+    return base64.urlsafe_b64encode(sealed.encode()).decode().rstrip("=")
+
+
+def open_cursor(master: Keyring, view: View, cursor: str, fingerprint: str) -> object:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        sealed = base64.urlsafe_b64decode(padded.encode()).decode()
+        data = json.loads(master.decrypt(sealed, context=f"share-cursor:{view.grant_id}"))
+    except (ValueError, DecryptionError):
+        raise Refused(400, "bad_request", "the cursor is not one this interface gave "
+                      "for this grant") from None
+    if data.get("f") != fingerprint:
+        raise Refused(400, "bad_request", "the cursor belongs to a query with other filters")
+    last = data.get("k")
+    if view.protected_key or not isinstance(last, str):
+        return last
+    return typed(view, view.key, last)

@@ -48,12 +48,29 @@ from datapolis.warehouse.engine import Engine, TableName, WarehouseError, quote_
 
 OpenKind = Literal["unconditional", "conditional"]
 Treatment = Literal["shown", "masked", "suppressed", "withheld"]
-FACETS = ("provider", "theme", "tag", "format", "update_cycle", "open_kind")
+FACETS = ("provider", "theme", "tag", "format", "res_format", "update_cycle", "open_kind")
 SORT_KEYS = ("relevance", "name", "modified", "published", "code")
 MAX_LIMIT = 1000
 PREVIEW_ROWS = 10
 MAX_PREVIEW_ROWS = 100
 DELETED = "_deleted"  # soft-deleted rows of a cdc job stay in ods with this flag
+
+
+@dataclass(frozen=True)
+class DownloadFormat:
+    name: str  # CKAN's `format`
+    extension: str
+    media_type: str  # an IANA media type: dcat:mediaType
+
+
+# Every dataset with a table in the warehouse downloads in each of these formats.
+DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = (
+    DownloadFormat("CSV", "csv", "text/csv"),
+    DownloadFormat("XLSX", "xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    DownloadFormat("JSON", "json", "application/json"),
+    DownloadFormat("Parquet", "parquet", "application/vnd.apache.parquet"),
+)
 
 
 def slug_of(code: str) -> str:
@@ -105,6 +122,10 @@ class Dataset:
     @property
     def has_data(self) -> bool:
         return bool(self.entry.warehouse_table)
+
+    @property
+    def formats(self) -> tuple[DownloadFormat, ...]:
+        return DOWNLOAD_FORMATS if self.has_data else ()
 
 
 def _dataset(entry: CatalogEntry) -> Dataset:
@@ -179,10 +200,13 @@ class _Row:
     open_kind: str
     modified: datetime
     published: date | None
+    has_data: bool
 
     def facet(self, name: str) -> tuple[str, ...]:
         if name == "tag":
             return self.tags
+        if name == "res_format":
+            return tuple(f.name for f in DOWNLOAD_FORMATS) if self.has_data else ()
         return (str(getattr(self, name)),)
 
 
@@ -204,18 +228,18 @@ def _rows(session: Session) -> list[_Row]:
                     CatalogEntry.provider_id, Organisation.code, CatalogEntry.catalog_type,
                     CatalogEntry.tags, CatalogEntry.format_class, CatalogEntry.update_cycle,
                     CatalogEntry.open_conditions, CatalogEntry.updated_at,
-                    CatalogEntry.publish_date)
+                    CatalogEntry.publish_date, CatalogEntry.warehouse_table)
              .join(Organisation, Organisation.id == CatalogEntry.provider_id)
              .where(*open_filter()))
     rows = []
     for (id_, code, name, provider_id, provider, kind, stored_tags, format_class, cycle,
-         conditions, modified, published) in session.execute(query):
+         conditions, modified, published, table) in session.execute(query):
         tags = tuple(stored_tags or ())
         rows.append(_Row(id_, code, name, provider_id, provider,
                          theme_of(CatalogType(kind), name, tags).code, tags,
                          FormatClass(format_class).value, UpdateCycle(cycle).value,
                          "conditional" if (conditions or "").strip() else "unconditional",
-                         modified, published))
+                         modified, published, bool(table)))
     with _cache_lock:
         _cache[engine] = (seq, rows)
     return rows

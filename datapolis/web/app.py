@@ -27,6 +27,8 @@ from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
+from datapolis.portal.ckan import api as ckan_api
+from datapolis.portal.usage import UsageCounter
 from datapolis.quality import api as quality_api
 from datapolis.quality import hook as quality_hook
 from datapolis.quality import pages as quality_pages
@@ -64,7 +66,7 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
-           issues_pages.router, gateway_api.router]
+           issues_pages.router, gateway_api.router, ckan_api.router]
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *orgs_pages.NAV, *audit_pages.NAV,
@@ -119,6 +121,7 @@ def create_app(
             yield
         finally:
             meter.stop()  # flushes every submitted record before the process ends
+            app.state.portal_usage.flush()  # portal usage counts still pending
             checkpointer.stop()
             if scheduler is not None:
                 scheduler.stop()
@@ -135,6 +138,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.registry = registry
+    app.state.portal_usage = UsageCounter(registry)  # views, downloads, API calls
     install_gateway(app, settings)  # sharing gateway: signing keys, nonce book, grant cache
     app.state.login_throttle = LoginThrottle(
         max_failures=settings.login_max_failures,

@@ -95,7 +95,7 @@ def test_hidden_entries_are_not_found(live: Live) -> None:
             live.ckan.action.package_show(id=slug_of(code))
         assert live.ckan.action.package_search(q="驾驶员信息 站点")["count"] == 0
     response = requests.get(f"{live.url}/api/3/action/package_show",
-                         params={"id": slug_of(live.portal.codes["closed"])})
+                            params={"id": slug_of(live.portal.codes["closed"])}, timeout=30)
     assert response.status_code == 404
     body = response.json()
     assert body["success"] is False and body["error"]["__type"] == "Not Found Error"
@@ -108,14 +108,16 @@ def test_errors_have_ckan_shapes(live: Live) -> None:
     assert missing.value.error_dict["id"] == ["Missing value"]
     with pytest.raises(ckanapi.ValidationError):
         live.ckan.action.package_search(rows="many")
-    unknown = requests.post(f"{live.url}/api/3/action/package_delete", json={"id": "x"})
+    unknown = requests.post(f"{live.url}/api/3/action/package_delete", json={"id": "x"},
+                            timeout=30)
     assert unknown.status_code == 400 and unknown.json()["error"]["__type"] == "Bad request"
     broken = requests.post(f"{live.url}/api/3/action/package_show", data=b"{not json",
-                        headers={"Content-Type": "application/json"})
+                        headers={"Content-Type": "application/json"}, timeout=30)
     assert broken.status_code == 400 and broken.json()["success"] is False
     # GET with a query string answers as POST does
     got = requests.get(f"{live.url}/api/3/action/package_search",
-                    params={"q": "公交", "facet.field": json.dumps(["groups"])}).json()
+                    params={"q": "公交", "facet.field": json.dumps(["groups"])},
+                       timeout=30).json()
     assert got["success"] and got["result"]["facets"]["groups"] == {"transport": 1}
 
 

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000, description="Most keys one batch lookup "
         "(`POST /share/v1/{resource}/records:batch`) may ask for."
     )
+    sharing_bureau_review: bool = Field(
+        True, description="Applications for conditionally shared (有条件共享) resources go to "
+        "the bureau after the provider approves them; off: the provider's approval grants."
+    )
     share_token_minutes: int = Field(
         120, ge=1, le=24 * 60, description="Lifetime of a bearer token from "
         "`POST /share/oauth/token`, in minutes."

@@ -87,6 +87,20 @@ KINDS: tuple[Kind, ...] = (
     Kind("grant.created", "a grant gave an organisation access to a resource",
          ("grant", "resource", "grantee", "fields", "expires")),
     Kind("grant.revoked", "a grant was withdrawn", ("grant", "resource", "grantee", "reason")),
+    Kind("sharing.application.submitted", "a department applied for a published resource "
+         "(共享申请)", ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.provider_approved", "the providing department approved an "
+         "application", ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.provider_rejected", "the providing department rejected an "
+         "application", ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.bureau_approved", "the bureau approved an application",
+         ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.bureau_rejected", "the bureau rejected an application",
+         ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.granted", "an application became a grant (at once for 无条件共享 "
+         "resources, actor `system`)", ("application", "resource", "from", "to", "comment")),
+    Kind("sharing.application.withdrawn", "the applying department withdrew an application",
+         ("application", "resource", "from", "to", "comment")),
     Kind("grant.changed", "a grant's row scope, limits, end or items' de-identification "
          "changed (never below the security policy)",
          ("grant", "resource", "changed", "row_scope", "items")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,6 +43,7 @@ class Application(TimestampMixin, Base):
     state: Mapped[State] = mapped_column(
         Enum(State, name="share_application_state", native_enum=False, length=32,
              values_callable=lambda members: [m.value for m in members]), index=True)
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the provider's, for the bureau
     grant_id: Mapped[int | None] = mapped_column(ForeignKey("share_grants.id"))
     decided_at: Mapped[datetime | None]
 

@@ -34,6 +34,7 @@ from datapolis.sharing.grants.models import Grant, GrantItem, ShareCounter
 __all__ = ["ActiveGrant", "GrantedItem", "active_grant", "grants_generation"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+Methods = Mapping[str, tuple[str, Mapping[str, int | str]]]
 
 
 @dataclass(frozen=True)
@@ -255,8 +256,8 @@ def _code(grant: Grant) -> str:
 
 def create_grant(
     session: Session, *, entry: CatalogEntry, consumer: Organisation, app: ApiApp,
-    columns: Sequence[str], methods: Mapping[str, tuple[str, Mapping[str, int | str]]] | None = None,
-    row_scope: str | None = None, limits: Limits = Limits(), valid_from: datetime | None = None,
+    columns: Sequence[str], methods: Methods | None = None,
+    row_scope: str | None = None, limits: Limits | None = None, valid_from: datetime | None = None,
     valid_until: datetime | None = None, actor: str,
 ) -> Grant:
     """A grant of `columns` of the entry to the consumer's app. Everything is checked first:
@@ -269,7 +270,7 @@ def create_grant(
     now = utcnow()
     start = valid_from or now
     check_window(start, valid_until)
-    limits = limits.checked()
+    limits = (limits or Limits()).checked()
     grant = Grant(code=f"pending-{secrets.token_hex(8)}", entry_id=entry.id,
                   provider_org_id=entry.provider_id, consumer_org_id=consumer.id, app_id=app.id,
                   row_scope=scope, calls_per_day=limits.calls_per_day,
@@ -290,9 +291,9 @@ def create_grant(
 
 
 def change_grant(
-    session: Session, grant: Grant, *, row_scope: str | None | object = ...,
-    limits: Limits | None = None, valid_until: datetime | None | object = ...,
-    methods: Mapping[str, tuple[str, Mapping[str, int | str]]] | None = None, actor: str,
+    session: Session, grant: Grant, *, row_scope: object = ...,
+    limits: Limits | None = None, valid_until: object = ...,
+    methods: Methods | None = None, actor: str,
 ) -> Grant:
     """Change a live grant's scope, limits, end or items' methods (never below the policy)."""
     if grant.revoked_at is not None:

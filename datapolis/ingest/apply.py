@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from datapolis.ingest import drift, seal
+from datapolis.ingest import changelog, drift, seal
 from datapolis.ingest.cdc.events import Change, Heartbeat, Op
 from datapolis.ingest.land import LandResult, ensure_offsets, read_offset, write_offset
 from datapolis.warehouse.engine import Engine, TableName
@@ -127,6 +127,8 @@ def _apply_table(
     sealer: seal.Sealer | None = None,
 ) -> None:
     keys = list(changes[0].key)
+    # Changes may carry only some columns: the landing log cannot hold them faithfully.
+    changelog.close_log(engine, target)
     net: dict[tuple[Any, ...], _Net] = {}
     for change in changes:
         key = tuple(change.row.get(k) for k in keys)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datapolis.ingest import drift, seal
+from datapolis.ingest import changelog, drift, seal
 from datapolis.ingest.errors import TerminalSourceError
 from datapolis.ingest.sources.base import CursorFilter, Source
 from datapolis.warehouse.engine import Engine, TableName, quote_identifier
@@ -131,6 +131,7 @@ def land_snapshot(
             engine.execute(f"DROP TABLE {TableName.parse(staging).sql}")
             raise
     with engine.transaction():
+        changelog.close_log(engine, target)  # every row changed: readers start again
         engine.execute(f"DROP TABLE IF EXISTS {name.sql}")
         engine.execute(
             f"ALTER TABLE {TableName.parse(staging).sql} RENAME TO {quote_identifier(name.name)}"
@@ -171,7 +172,7 @@ def land_incremental(
         highest = pc.max(batch.column(cursor_column)).as_py()
         with engine.transaction():
             result.drifts += drift.reconcile(engine, target, rows.schema)
-            merged = engine.merge(target, rows, keys)
+            merged = changelog.merge(engine, target, rows, keys)
             if highest is not None:
                 result.offset = encode_cursor(highest)
                 write_offset(engine, job, result.offset)

@@ -25,7 +25,7 @@ import pyarrow as pa
 from openlineage.client.event_v2 import RunState
 
 from datapolis.errors import UserError
-from datapolis.ingest import apply, drift, hooks, jobs, seal, service
+from datapolis.ingest import apply, changelog, drift, hooks, jobs, seal, service
 from datapolis.ingest.cdc import mysql, postgres
 from datapolis.ingest.cdc.events import Change, Heartbeat
 from datapolis.ingest.cdc.pgconnect import ConnectionParams
@@ -284,6 +284,8 @@ def land_snapshot(
     while first or batch is not None:
         following = next(snapshot.rows, None) if batch is not None else None
         with engine.transaction():
+            if first:
+                changelog.close_log(engine, target)
             if first and engine.table_exists(target):  # an earlier, unfinished snapshot
                 engine.execute(f"DELETE FROM {TableName.parse(target).sql}")  # noqa: S608
             if batch:

@@ -18,7 +18,8 @@ row-level rules compile into ONE scan of the table that writes the failing rows 
 columns, bit mask) to `quality.f_<schema>__<table>`; counts and capped samples (20 per rule)
 are read from that store. Table-level rules (unique, consistency, freshness, row_count,
 custom_sql) run one small query each. `changed=Changed(column, since)` re-checks only the rows
-whose `column` is past `since` (see runner.py). Rule kinds: `RULE_KINDS` (rules.py,
+whose `column` is past `since`, `changed=LandingLog()` only the rows the table's landing log
+holds (see runner.py). Rule kinds: `RULE_KINDS` (rules.py,
 builtin.py); registry models, the service, API and CLI are in the other modules.
 """
 
@@ -32,13 +33,21 @@ from datapolis.quality.rules import (
     TableContext,
     register,
 )
-from datapolis.quality.runner import Changed, CheckReport, RuleResult, failing_keys, run_checks
+from datapolis.quality.runner import (
+    Changed,
+    CheckReport,
+    LandingLog,
+    RuleResult,
+    failing_keys,
+    run_checks,
+)
 
 __all__ = [
     "RULE_KINDS",
     "Changed",
     "CheckReport",
     "Dimension",
+    "LandingLog",
     "Rule",
     "RuleError",
     "RuleKind",

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from datapolis.quality import base_consistency, checksums, compiler, custom_sql
+from datapolis.quality import base_consistency, checksums, compiler, custom_sql, uniqueness
 from datapolis.quality.rules import (
     Binder,
     Dimension,
@@ -202,6 +202,8 @@ def _unique(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> 
     only the values that were duplicated or that a changed row now holds: any other value was
     unique before and no row took it since, so it is still unique. The counts stay exact.
     """
+    if ctx.from_log:  # changed rows come from the landing log: fingerprint state
+        return uniqueness.check(engine, table, rule, ctx)
     keys = ", ".join(quote_identifier(c) for c in rule.columns)
     present = " AND ".join(f"{quote_identifier(c)} IS NOT NULL" for c in rule.columns)
     live = f" AND {ctx.alive}" if ctx.alive else ""

@@ -117,6 +117,12 @@ class TableContext:
     changed_params: Mapping[str, Any] = field(default_factory=dict)
     # Keep what the next incremental check needs (e.g. uniqueness's duplicated values).
     keep_state: bool = False
+    # Incremental from the table's landing log (datapolis.ingest.changelog): `changes` names
+    # the table of changed rows (trusted; the latest version of each key, `_landed_op` 'U' or
+    # 'D'); `from_log` asks kinds to keep the state such a check updates.
+    changes: str | None = None
+    from_log: bool = False
+    keys: tuple[str, ...] = ()  # the table's primary key
 
 
 # Table-level: (engine, table, rule, context) -> outcome

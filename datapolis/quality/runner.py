@@ -8,6 +8,11 @@ recognised — a column that every landing moves forward (an incremental job's c
 entries leave the store, the ones that fail now go in; store rows whose key left the table go
 too. Counts are then read from the store exactly as after a full check, so both give the same
 numbers. Table-level rules (uniqueness, consistency) always look at the whole table.
+
+`LandingLog()` instead takes the changed rows from the table's landing log
+(datapolis.ingest.changelog): the rows incremental landings merged, as they merged them. The
+row rules then read only those rows, not the table, and uniqueness updates its fingerprint
+state (uniqueness.py) from them. A full check opens the log; a check consumes what it saw.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from datapolis.ingest import changelog
 from datapolis.quality import compiler
 from datapolis.quality.rules import Rule, RuleError, TableContext, validate
 from datapolis.warehouse.engine import Engine, Params, TableName, quote_identifier
@@ -38,6 +44,14 @@ class Changed:
 
     column: str
     since: Any
+
+
+@dataclass(frozen=True)
+class LandingLog:
+    """Changed rows are those the table's landing log holds (see the module docstring);
+    `restart`: check every row and start the log again."""
+
+    restart: bool = False
 
 
 @dataclass
@@ -108,7 +122,7 @@ def run_checks(
     *,
     key: Sequence[str] = (),
     samples: bool = True,
-    changed: Changed | None = None,
+    changed: Changed | LandingLog | None = None,
     context: TableContext | None = None,
     progress: Progress | None = None,
 ) -> CheckReport:
@@ -133,15 +147,16 @@ def run_checks(
         for column in [*rule.columns, *key]:
             if column not in present:
                 raise RuleError(f"rule {rule.code}: table {name} has no column {column!r}")
-    if changed is not None and changed.column not in present:
-        raise RuleError(f"table {name} has no change column {changed.column!r}")
+    cursor = changed if isinstance(changed, Changed) else None
+    if cursor is not None and cursor.column not in present:
+        raise RuleError(f"table {name} has no change column {cursor.column!r}")
     alive = (f"NOT coalesce({quote_identifier(DELETED)}, false)" if DELETED in present
              else None)
     row_rules = [r for r in checked_rules if r.spec.scope == "row"]
     table_rules = [r for r in checked_rules if r.spec.scope == "table"]
     keys = list(key)
 
-    watermark_sql = f", max({quote_identifier(changed.column)}) AS mark" if changed else ""
+    watermark_sql = f", max({quote_identifier(cursor.column)}) AS mark" if cursor else ""
     counts = counted.query(f"SELECT count(*) AS n{watermark_sql} FROM {name.sql}"  # noqa: S608
                            f"{' WHERE ' + alive if alive else ''}").to_pylist()[0]
     rows = int(counts["n"])
@@ -149,8 +164,10 @@ def run_checks(
     # State for a later incremental check is kept only when one can follow (a key and a
     # change column); a plain full check spends nothing on it.
     keep_state = changed is not None and bool(keys)
+    from_log = keep_state and isinstance(changed, LandingLog)
     ctx = TableContext(rows=rows, last_landed=ctx.last_landed, previous_rows=ctx.previous_rows,
-                       now=ctx.now, alive=alive, keep_state=keep_state)
+                       now=ctx.now, alive=alive, keep_state=keep_state, from_log=from_log,
+                       keys=tuple(keys))
 
     stores = _stores(name, len(row_rules))
     _ensure_state(counted)
@@ -158,18 +175,28 @@ def run_checks(
     signature = _signature(name, checked_rules, keys)
     known = counted.query(f"SELECT signature FROM {STATE} WHERE store = ?",  # noqa: S608
                           [state_key]).to_pylist()
-    incremental = bool(changed is not None and keys and changed.since is not None and known
-                       and known[0]["signature"] == signature
+    restart = isinstance(changed, LandingLog) and changed.restart
+    upto = changelog.last_batch(engine, str(name)) if from_log and not restart else None
+    incremental = bool((upto is not None if from_log else cursor is not None
+                        and cursor.since is not None)
+                       and keys and known and known[0]["signature"] == signature
                        and all(engine.table_exists(str(s)) for s in stores))
     # Until this run ends no state is valid: a run that stops half-way makes the next full.
     counted.execute(f"DELETE FROM {STATE} WHERE store = ?", [state_key])  # noqa: S608
     since: exp.Expr | None = None
-    if incremental:
-        assert changed is not None
+    changes: TableName | None = None
+    if from_log and not incremental:  # landings from now on are recorded for the next check
+        changelog.open_log(engine, str(name))
+    elif from_log:
+        assert upto is not None
+        changes = _changes(counted, name, keys, upto)
+        ctx = replace(ctx, changes=str(changes))
+    elif incremental:
+        assert cursor is not None
         # >=: a row landed after the check with the same cursor value is not missed
-        since = exp.GTE(this=exp.column(changed.column, quoted=True),
+        since = exp.GTE(this=exp.column(cursor.column, quoted=True),
                         expression=exp.Placeholder(this="since"))
-        ctx = replace(ctx, changed=since.sql("duckdb"), changed_params={"since": changed.since})
+        ctx = replace(ctx, changed=since.sql("duckdb"), changed_params={"since": cursor.since})
 
     results: list[RuleResult] = []
     for start, store in zip(range(0, len(row_rules), compiler.MAX_RULES_PER_SCAN), stores,
@@ -177,7 +204,10 @@ def run_checks(
         batch = row_rules[start:start + compiler.MAX_RULES_PER_SCAN]
         if progress:
             progress(f"scan {len(batch)} row rules")
-        _scan(counted, name, store, batch, keys, since, changed, alive)
+        if changes is not None:
+            _scan_changes(counted, changes, store, batch, keys, alive)
+        else:
+            _scan(counted, name, store, batch, keys, since, cursor, alive)
         results += _read_store(counted, store, batch, keys, rows, samples)
     for rule in table_rules:
         if progress:
@@ -185,6 +215,10 @@ def run_checks(
         outcome = rule.spec.check(counted, name, rule, ctx)  # type: ignore[misc]
         results.append(RuleResult(rule, outcome.checked, outcome.failed,
                                   outcome.sample if samples else [], outcome.detail))
+    if changes is not None:
+        assert upto is not None
+        changelog.forget(engine, str(name), upto)
+        counted.execute(f"DROP TABLE IF EXISTS {changes.sql}")
     if keep_state:
         counted.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
                         [state_key, signature])
@@ -235,6 +269,31 @@ def _scan(engine: _Counted, table: TableName, store: TableName, rules: list[Rule
             f"DELETE FROM {store.sql} WHERE ({key_list}) IN (SELECT {key_list} "  # noqa: S608
             f"FROM {store.sql} ANTI JOIN (SELECT {key_list} FROM {table.sql}"
             f"{' WHERE ' + alive if alive else ''}) USING ({key_list}))")
+
+
+def _changes(engine: _Counted, table: TableName, keys: list[str], upto: int) -> TableName:
+    """The latest logged version of each key landed up to batch `upto`, as a table."""
+    changes = TableName(compiler.QUALITY_SCHEMA, compiler.store_name(table).name[:56] + "_chg")
+    key_list = ", ".join(quote_identifier(k) for k in keys)
+    seq, op = changelog.SEQ, changelog.OP
+    engine.execute(
+        f"CREATE OR REPLACE TABLE {changes.sql} AS SELECT * EXCLUDE ({seq}) "  # noqa: S608
+        f"FROM {changelog.log_name(str(table)).sql} WHERE {seq} <= ? QUALIFY row_number() "
+        f"OVER (PARTITION BY {key_list} ORDER BY {seq} DESC, {op} = 'D' DESC) = 1", [upto])
+    return changes
+
+
+def _scan_changes(engine: _Counted, changes: TableName, store: TableName, rules: list[Rule],
+                  keys: list[str], alive: str | None) -> None:
+    """Replace the changed keys' entries in the failure store by what their rows fail now."""
+    key_list = ", ".join(quote_identifier(k) for k in keys)
+    landed = exp.condition(f"{changelog.OP} = 'U'")
+    where = exp.and_(landed, exp.condition(alive)) if alive else landed
+    compiled = compiler.failing_rows(changes, rules, keys, where=where)
+    with engine.transaction():
+        engine.execute(f"DELETE FROM {store.sql} WHERE ({key_list}) IN "  # noqa: S608
+                       f"(SELECT {key_list} FROM {changes.sql})")
+        engine.execute(f"INSERT INTO {store.sql} BY NAME {compiled.sql}", compiled.params)
 
 
 def _read_store(engine: _Counted, store: TableName, rules: list[Rule], keys: list[str],

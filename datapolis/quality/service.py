@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +19,7 @@ from datapolis.catalog.standards import get_code_table
 from datapolis.errors import NotFound, UserError
 from datapolis.ingest.freshness import landed_by_table
 from datapolis.ingest.jobs import jobs_landing_in
-from datapolis.ingest.land import decode_cursor, encode_cursor
+from datapolis.ingest.land import encode_cursor
 from datapolis.quality.issues import service as issues
 from datapolis.quality.models import QualityResult, QualityRule, QualityRun
 from datapolis.quality.rules import (
@@ -33,7 +31,7 @@ from datapolis.quality.rules import (
     kind,
     validate,
 )
-from datapolis.quality.runner import Changed, CheckReport, run_checks
+from datapolis.quality.runner import CheckReport, LandingLog, run_checks
 from datapolis.quality.schemas import RuleIn
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
@@ -161,18 +159,6 @@ def table_key(session: Session, table: str) -> tuple[list[str], str | None, int]
     return [], None, 0
 
 
-def _minus_overlap(since: Any, seconds: int) -> Any:
-    """The highway re-reads `seconds` before its offset because rows commit late with earlier
-    cursor values; they land after our check, so the re-check looks back as far."""
-    if not seconds:
-        return since
-    if isinstance(since, datetime | date):
-        return since - timedelta(seconds=seconds)
-    if isinstance(since, int | Decimal):
-        return since - seconds
-    return since
-
-
 def last_run(session: Session, table: str, *, succeeded: bool = True) -> QualityRun | None:
     query = select(QualityRun).where(QualityRun.warehouse_table == table)
     if succeeded:
@@ -213,24 +199,23 @@ def run_table(
     TableName.parse(table)
     with registry.session() as session:
         rules = [engine_rule(session, r) for r in list_rules(session, table, enabled_only=True)]
-        key, change_column, overlap = table_key(session, table)
+        key, change_column, _ = table_key(session, table)
         previous = last_run(session, table)
-        since = None
-        if (changed_only and previous is not None and change_column
-                and previous.change_column == change_column and previous.watermark):
-            since = _minus_overlap(decode_cursor(previous.watermark), overlap)
         context = TableContext(rows=0, last_landed=landed_by_table(session).get(table),
                                previous_rows=previous.rows if previous else None,
                                now=utcnow())
         run = QualityRun(warehouse_table=table, trigger=trigger, started_at=utcnow(),
-                         status="running", changed_only=since is not None,
+                         status="running",
+                         changed_only=bool(changed_only and previous and change_column and key),
                          change_column=change_column)
         session.add(run)
         session.flush()
         run_id = run.id
     if not rules:
         return _finish(registry, run_id, error="no enabled rules for this table")
-    changed = Changed(change_column, since) if change_column else None
+    # A table incremental jobs land in: the rows they merged since the last check (the
+    # landing log, opened by the first check), or all of them when asked.
+    changed = LandingLog(restart=not changed_only) if change_column and key else None
     try:  # no registry session stays open while the warehouse scans
         report = run_checks(warehouse, table, rules, key=key, changed=changed, context=context,
                             progress=progress)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -171,16 +169,6 @@ def test_suggestions_from_the_profile(city: Registry, warehouse: DuckDBEngine,
                             actor="a", admin=False)
         again = {(s.kind, tuple(s.columns)) for s in suggest.suggest(session, TABLE)}
     assert ("resident_id", ("gmsfhm",)) not in again
-
-
-@pytest.mark.parametrize(("since", "seconds", "expected"), [
-    (datetime(2026, 1, 1, 0, 5, tzinfo=UTC), 300, datetime(2026, 1, 1, tzinfo=UTC)),
-    (100, 5, 95), (Decimal("10.5"), 1, Decimal("9.5")), ("b", 5, "b"),
-    (datetime(2026, 1, 1, tzinfo=UTC), 0, datetime(2026, 1, 1, tzinfo=UTC)),
-])
-def test_recheck_looks_back_as_far_as_the_highway(since: object, seconds: int,
-                                                  expected: object) -> None:
-    assert service._minus_overlap(since, seconds) == expected
 
 
 def test_streams_are_checked_at_most_every_ten_minutes(

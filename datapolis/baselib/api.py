@@ -25,7 +25,7 @@ Builder = Annotated[Principal, Depends(requires(Permission.MANAGE_GOVERNANCE))]
 
 @router.post("/build")
 def build_base(request: Request, body: BuildRequest, session: SessionDep,
-               warehouse: WarehouseDep, _: Builder) -> list[BuildPublic]:
+               warehouse: WarehouseDep, who: Builder) -> list[BuildPublic]:
     """Merge base libraries now (each atomic, with provenance and conflicts)."""
     if not body.names and not body.all:
         raise UserError("name base libraries or set all to true")
@@ -33,8 +33,8 @@ def build_base(request: Request, body: BuildRequest, session: SessionDep,
     registry = registry_of(request)
     keyring = secrets_keyring(request.app.state.settings)
     session.commit()  # one SQLite writer: the builds record in their own units of work
-    ids = [service.build(registry, warehouse, lib, trigger="api", keyring=keyring).build_id
-           for lib in todo]
+    ids = [service.build(registry, warehouse, lib, trigger="api", keyring=keyring,
+                         actor=who.name).build_id for lib in todo]
     return recorded(registry, ids)
 
 

@@ -15,6 +15,7 @@ from datapolis.baselib.score import score as score_library
 from datapolis.config import get_settings
 from datapolis.errors import UserError
 from datapolis.ingest.service import secrets_keyring
+from datapolis.orgs.cli import cli_actor
 from datapolis.standardise.cli import progress_bar, stores
 
 app = typer.Typer(help="Base libraries (基础库): 人口库, 法人库, 电子证照库.",
@@ -37,7 +38,8 @@ def build(
         task = bar.add_task("base", total=len(todo))
         for lib in todo:
             bar.update(task, description=lib.table)
-            done = service.build(registry, warehouse, lib, trigger="cli", keyring=keyring)
+            done = service.build(registry, warehouse, lib, trigger="cli", keyring=keyring,
+                                 actor=cli_actor())
             report.add_row(done.table, f"{done.rows_in:,}", f"{done.rows_out:,}",
                            f"{done.conflicts:,}", f"{done.seconds:.2f}")
             bar.advance(task)

@@ -33,9 +33,10 @@ class BaseBuild:
 
 
 def build(registry: Registry, engine: Engine, library: Library, *, trigger: str = "cli",
-          keyring: Keyring | None = None, exact_keys: bool = False) -> BaseBuild:
+          keyring: Keyring | None = None, exact_keys: bool = False,
+          actor: str | None = None) -> BaseBuild:
     started = time.monotonic()
-    build_id = start_record(registry, "base", library.table, trigger)
+    build_id = start_record(registry, "base", library.table, trigger, actor)
     try:
         counts = merge(engine, library, exact_keys=exact_keys)
     except Exception as exc:

@@ -43,6 +43,7 @@ class BuildPublic(BaseModel):
     layer: str
     table: str
     trigger: str
+    actor: str | None
     status: str
     started_at: datetime
     finished_at: datetime | None
@@ -71,7 +72,7 @@ def list_specs(request: Request, _: Reader) -> list[SpecPublic]:
 
 @router.post("/std/build")
 def build_std(request: Request, body: BuildRequest, session: SessionDep,
-              warehouse: WarehouseDep, _: Builder) -> list[BuildPublic]:
+              warehouse: WarehouseDep, who: Builder) -> list[BuildPublic]:
     """Rebuild std tables now (each atomic); a failure answers 400 and keeps the old table."""
     if not body.names and not body.all:
         raise UserError("name std tables or set all to true")
@@ -84,7 +85,8 @@ def build_std(request: Request, body: BuildRequest, session: SessionDep,
     # request's (the sign-in bookkeeping) commits first.
     session.commit()
     ids = [std_build.build(registry, warehouse, spec, trigger="api", code_tables=codes,
-                           keyring=secrets_keyring(settings)).build_id for spec in todo]
+                           keyring=secrets_keyring(settings), actor=who.name).build_id
+           for spec in todo]
     return recorded(registry, ids)
 
 
@@ -96,7 +98,8 @@ def recorded(registry: Registry, ids: list[int]) -> list[BuildPublic]:
 
 def public(b: Any) -> BuildPublic:
     return BuildPublic(id=b.id, layer=b.layer, table=b.warehouse_table, trigger=b.trigger,
-                       status=b.status, started_at=b.started_at, finished_at=b.finished_at,
+                       actor=b.actor, status=b.status, started_at=b.started_at,
+                       finished_at=b.finished_at,
                        seconds=b.seconds, rows_in=b.rows_in, rows_out=b.rows_out,
                        rows_changed=b.rows_changed, details=b.details, error=b.error)
 

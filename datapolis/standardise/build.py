@@ -51,10 +51,12 @@ def load_code_tables(session: Session) -> dict[str, dict[str, str]]:
     return {t.code: code_lookup([(v.code, v.name, v.note) for v in t.values]) for t in tables}
 
 
-def start_record(registry: Registry, layer: str, table: str, trigger: str) -> int:
+def start_record(registry: Registry, layer: str, table: str, trigger: str,
+                 actor: str | None = None) -> int:
     with registry.session() as session:
         record = GovernanceBuild(layer=layer, warehouse_table=table, trigger=trigger[:40],
-                                 status="running", details={})
+                                 actor=actor[:128] if actor else None, status="running",
+                                 details={})
         session.add(record)
         session.flush()
         return record.id
@@ -85,9 +87,10 @@ def announce(registry: Registry, engine: Engine, keyring: Keyring | None, table:
 
 def build(registry: Registry, engine: Engine, spec: Spec, *, trigger: str = "cli",
           keyring: Keyring | None = None,
-          code_tables: Mapping[str, Mapping[str, str]] | None = None) -> BuildResult:
+          code_tables: Mapping[str, Mapping[str, str]] | None = None,
+          actor: str | None = None) -> BuildResult:
     started = time.monotonic()
-    build_id = start_record(registry, "std", spec.table, trigger)
+    build_id = start_record(registry, "std", spec.table, trigger, actor)
     try:
         if code_tables is None:
             with registry.session() as session:

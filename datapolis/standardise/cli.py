@@ -14,6 +14,7 @@ from rich.table import Table
 from datapolis.config import get_settings
 from datapolis.errors import UserError
 from datapolis.ingest.service import secrets_keyring
+from datapolis.orgs.cli import cli_actor
 from datapolis.registry.db import Registry, open_registry
 from datapolis.standardise import build as std_build
 from datapolis.standardise.spec import get_spec, load_specs
@@ -66,7 +67,8 @@ def build(
             bar.update(task, description=spec.table)
             try:
                 done = std_build.build(registry, warehouse, spec, trigger="cli",
-                                       keyring=secrets_keyring(settings), code_tables=codes)
+                                       keyring=secrets_keyring(settings), code_tables=codes,
+                                       actor=cli_actor())
             except UserError as exc:
                 if not all_:
                     raise

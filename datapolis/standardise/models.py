@@ -22,6 +22,9 @@ class GovernanceBuild(Base):
     layer: Mapped[str] = mapped_column(String(8))  # std | base
     warehouse_table: Mapped[str] = mapped_column(String(130))
     trigger: Mapped[str] = mapped_column(String(40))  # cli | api | landing:<job> | demo
+    # Who started it: a user (api, page), the operator's login (cli); None: the platform
+    # (after landing, the demo) or a build from before this was recorded.
+    actor: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(12))  # running | succeeded | failed
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

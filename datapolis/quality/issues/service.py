@@ -9,7 +9,7 @@ change is kept in the issue's history and appended to the audit log as `quality.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -226,6 +226,42 @@ def sync_conflicts(session: Session, warehouse: Engine) -> list[QualityIssue]:
             touched.append(issue)
     session.flush()
     return touched
+
+
+def conflict_issues(session: Session, conflicts: Iterable[tuple[str, str, str]],
+                    tables_of: Mapping[str, Iterable[str]] | None = None
+                    ) -> dict[tuple[str, str, str], int]:
+    """The issue opened for each (library, field, disagreeing std table) of base-library
+    conflicts: the library's own conflict issue for that source, else the issue of a
+    consistency rule against the library on that std table (or on one of `tables_of` it, the
+    ods tables behind it)."""
+    wanted = set(conflicts)
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str, str], int] = {}
+    by_subject = {(f"base.{lib}", conflict_subject(lib, field, source)): (lib, field, source)
+                  for lib, field, source in wanted}
+    for issue_id, table, subject in session.execute(
+            select(QualityIssue.id, QualityIssue.warehouse_table, QualityIssue.subject)
+            .where(QualityIssue.origin == "baselib",
+                   QualityIssue.subject.in_([s for _, s in by_subject]))):
+        if (table, subject) in by_subject:
+            found[by_subject[(table, subject)]] = issue_id
+    behind = {source: {source, *((tables_of or {}).get(source, ()))}
+              for _, _, source in wanted}
+    tables = {t for ts in behind.values() for t in ts}
+    rules = session.execute(
+        select(QualityIssue.id, QualityIssue.warehouse_table, QualityRule.params)
+        .join(QualityRule, QualityRule.id == QualityIssue.rule_id)
+        .where(QualityIssue.kind == "consistency", QualityIssue.warehouse_table.in_(tables))
+        .order_by(QualityIssue.id))
+    for issue_id, table, params in rules:
+        for key in wanted - set(found):
+            lib, field, source = key
+            if (table in behind[source] and params.get("table") == f"base.{lib}"
+                    and params.get("column") == field):
+                found[key] = issue_id
+    return found
 
 
 # --- people --------------------------------------------------------------------------------

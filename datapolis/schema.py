@@ -20,6 +20,7 @@ from datapolis.sharing.applications import models as share_application_models
 from datapolis.sharing.gateway import models as share_gateway_models
 from datapolis.sharing.grants import models as share_grant_models
 from datapolis.sharing.metering import models as share_call_models
+from datapolis.sharing.monitoring import models as share_monitoring_models
 from datapolis.standardise import models as governance_models
 
 metadata = Base.metadata
@@ -43,4 +44,5 @@ __all__ = [
     "share_call_models",
     "share_gateway_models",
     "share_grant_models",
+    "share_monitoring_models",
 ]

@@ -47,6 +47,10 @@ from datapolis.security.grading import pages as grading_pages
 from datapolis.sharing.gateway import api as gateway_api
 from datapolis.sharing.gateway.state import install as install_gateway
 from datapolis.sharing.metering import Meter
+from datapolis.sharing.monitoring import api as monitoring_api
+from datapolis.sharing.monitoring import pages as monitoring_pages
+from datapolis.sharing.monitoring.alerts import Rules as AlertRules
+from datapolis.sharing.monitoring.monitor import Monitor
 from datapolis.standardise import api as std_api
 from datapolis.standardise import hook as std_hook
 from datapolis.warehouse import DuckDBEngine, Engine, ensure_layers
@@ -67,9 +71,10 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
            issues_pages.router, gateway_api.router, ckan_api.router]
+ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
-                      *orgs_pages.NAV, *audit_pages.NAV,
+                      *monitoring_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 
 
@@ -114,6 +119,10 @@ def create_app(
         checkpointer = Checkpointer(registry, Signer.from_secret(settings.secret_key))
         checkpointer.start()
         app.state.audit_checkpointer = checkpointer
+        monitor = None
+        if settings.sharing_monitor_seconds:  # call rollup and sharing alerts
+            monitor = Monitor(registry, AlertRules.from_settings(settings))
+            monitor.start(settings.sharing_monitor_seconds)
         meter = Meter(registry, settings.home / "meter")  # call records of the sharing interfaces
         meter.start()
         app.state.meter = meter
@@ -123,6 +132,8 @@ def create_app(
             meter.stop()  # flushes every submitted record before the process ends
             app.state.portal_usage.flush()  # portal usage counts still pending
             checkpointer.stop()
+            if monitor is not None:
+                monitor.stop()
             if scheduler is not None:
                 scheduler.stop()
             if warehouse is None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datapolis import __version__
 from datapolis.baselib import api as baselib_api
+from datapolis.baselib import pages as baselib_pages
 from datapolis.catalog import api as catalog_api
 from datapolis.catalog import autoregister, bureau_pages, profile_api
 from datapolis.catalog import pages as catalog_pages
@@ -67,6 +68,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Each slice's routers and menu entries, in menu order.
 ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, ingest_pages.router,
            quality_api.router, quality_pages.router, std_api.router, baselib_api.router,
+           baselib_pages.router,
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
@@ -74,6 +76,7 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
+                      *baselib_pages.NAV,
                       *monitoring_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 

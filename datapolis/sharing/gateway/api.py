@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from datapolis.orgs import service as orgs
 from datapolis.orgs.deps import public
 from datapolis.orgs.throttle import app_account, client_address, get_login_throttle
-from datapolis.sharing.gateway import interfaces, openapi
+from datapolis.sharing.gateway import exports, interfaces, openapi
 from datapolis.sharing.gateway.auth import basic_credentials
 from datapolis.sharing.gateway.calls import Answer, Context, refused_response
 from datapolis.sharing.gateway.calls import run as run_call
@@ -72,6 +72,28 @@ async def batch(request: Request, resource_code: ResourceCode) -> Response:
     body = await request.body()
     return await _run(request, "batch", resource_code, interfaces.batch(body),
                       {"body": params_hash({"sm3": body.hex()})}, body)
+
+
+@router.post("/share/v1/{resource_code:path}/exports")
+async def create_export(request: Request, resource_code: ResourceCode) -> Response:
+    """Bulk delivery: body `{"format": "csv"|"parquet", "where": {...}, "select": [...]}`;
+    answers 202 with the export's code and status URL."""
+    body = await request.body()
+    return await _run(request, "bulk", resource_code, exports.create(body),
+                      {"body": params_hash({"sm3": body.hex()})}, body)
+
+
+@router.get("/share/v1/{resource_code:path}/exports/{code}")
+async def export_status(request: Request, resource_code: ResourceCode, code: str) -> Response:
+    """An export's state (queued, running, done, failed), rows and bytes."""
+    return await _run(request, "bulk", resource_code, exports.status(code), {"export": code})
+
+
+@router.get("/share/v1/{resource_code:path}/exports/{code}/file")
+async def export_file(request: Request, resource_code: ResourceCode, code: str) -> Response:
+    """The export's file, streamed; only while the grant is live."""
+    return await _run(request, "bulk_download", resource_code, exports.download(code),
+                      {"export": code})
 
 
 @router.post("/share/oauth/token")

@@ -28,7 +28,7 @@ GRANTED = ["gmsfhm", "xm", "xb", "csrq", "xzqh_dm"]
 
 def person(n: int) -> dict[str, Any]:
     county = "371302" if n % 2 == 0 else "371311"
-    return {"gmsfhm": f"{county}1980{n:08d}", "xm": f"张{n:03d}", "xb": str(n % 2 + 1),
+    return {"gmsfhm": f"{county}1980{n:08d}", "xm": f"张{n:03d}", "xb": str(n // 2 % 2 + 1),
             "csrq": date(1960, 1, 1) + timedelta(days=400 * n), "xzqh_dm": county,
             "zjxy": "无", "bz": "备注"}
 

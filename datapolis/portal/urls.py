@@ -39,11 +39,15 @@ class PortalUrls:
     def dataset(self, code: str) -> str:
         return self.url(f"/dataset/{slug_of(code)}")
 
+    def dataset_iri(self, code: str) -> str:
+        """The dataset itself (dcat:Dataset); its page is `dataset`."""
+        return self.url(f"/id/dataset/{slug_of(code)}")
+
     def download(self, code: str, fmt: DownloadFormat) -> str:
         return self.url(f"/dataset/{slug_of(code)}/download.{fmt.extension}")
 
     def distribution(self, code: str, fmt: DownloadFormat) -> str:
-        return self.url(f"/dataset/{slug_of(code)}#{fmt.extension}")
+        return self.url(f"/id/dataset/{slug_of(code)}/{fmt.extension}")
 
     def organisation(self, code: str) -> str:
         return self.url(f"/organization/{code}")

@@ -28,6 +28,7 @@ from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
+from datapolis.portal import dcat_api
 from datapolis.portal.ckan import api as ckan_api
 from datapolis.portal.usage import UsageCounter
 from datapolis.quality import api as quality_api
@@ -72,7 +73,7 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
-           issues_pages.router, gateway_api.router, ckan_api.router]
+           issues_pages.router, gateway_api.router, ckan_api.router, dcat_api.router]
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,

@@ -4,8 +4,6 @@ acknowledgement for the bureau)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,10 +31,6 @@ KIND_LABELS = {"no_grant": N_("Calls without a grant"), "quota": N_("Quota excee
 STATE_LABELS = {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "all": N_("All")}
 
 
-def _t(request: Request) -> Callable[[str], str]:
-    return lambda text: gettext(request, text)
-
-
 @router.get("/sharing/monitor", response_class=HTMLResponse)
 def monitor(request: Request, session: SessionDep, principal: UsageReader,
             period: str = "24h", interval: str = "hour") -> HTMLResponse:
@@ -55,7 +49,6 @@ def monitor(request: Request, session: SessionDep, principal: UsageReader,
     kinds = stats.interfaces(session, w, org_id=scope)
     calls = sum(p.calls for p in points)
     errors = sum(p.refused + p.failed for p in points)
-    t = _t(request)
     by_rows = any(f.rows for f in flows)
     labels = [f"{k.resource_code or '—'} · {k.interface}" for k in kinds]
     return render(request, "sharing_monitoring/monitor.html", {
@@ -66,16 +59,16 @@ def monitor(request: Request, session: SessionDep, principal: UsageReader,
         "consumers": consumers, "providers": providers, "flows": flows, "kinds": kinds,
         "flows_by_rows": by_rows,
         "volume_chart": volume_chart([p.label for p in points], [
-            (t("Accepted"), [p.calls - p.refused - p.failed for p in points]),
-            (t("Refused"), [p.refused for p in points]),
-            (t("Failed"), [p.failed for p in points])]) if calls else None,
+            (gettext(request, "Accepted"), [p.calls - p.refused - p.failed for p in points]),
+            (gettext(request, "Refused"), [p.refused for p in points]),
+            (gettext(request, "Failed"), [p.failed for p in points])]) if calls else None,
         "consumer_chart": bar_chart([c.name for c in consumers], [c.calls for c in consumers],
                                     horizontal=True) if consumers else None,
         "provider_chart": bar_chart([c.name for c in providers], [c.calls for c in providers],
                                     horizontal=True) if providers else None,
         "flow_chart": sankey_chart([
-            (t("%(name)s (provider)") % {"name": f.provider},
-             t("%(name)s (consumer)") % {"name": f.consumer},
+            (gettext(request, "%(name)s (provider)") % {"name": f.provider},
+             gettext(request, "%(name)s (consumer)") % {"name": f.consumer},
              f.rows if by_rows else f.calls) for f in flows]) if flows else None,
         "latency_chart": latency_chart(labels, [k.p50 for k in kinds], [k.p95 for k in kinds],
                                        [k.p99 for k in kinds]) if kinds else None,

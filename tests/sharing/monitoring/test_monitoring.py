@@ -217,7 +217,8 @@ def test_the_export_has_no_caller_details_and_rounded_times(registry: Registry) 
                 for r in by_county] == [("2026-11-25T00:00+08:00", "临沂市", "兰山区", 5, 14)]
         by_org = publish.statistics(session, publish.Request(day, day, "hour", "org"))
         assert {(r["period_start"], r["consumer"], r["calls"]) for r in by_org} == {
-            ("2026-11-25T09:00+08:00", "兰山区公安分局", 3), ("2026-11-25T09:00+08:00", "兰山街道", 2)}
+            ("2026-11-25T09:00+08:00", "兰山区公安分局", 3),
+            ("2026-11-25T09:00+08:00", "兰山街道", 2)}
         for fmt in ("csv", "json"):
             text = publish.export(session, publish.Request(day, day, "hour", "none", fmt))
             for secret in ("192.168", callers.county_app.app_key, callers.street_app.app_key,

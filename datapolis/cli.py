@@ -32,6 +32,7 @@ from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import cli as grading_cli
+from datapolis.sharing.metering import cli as metering_cli
 from datapolis.sharing.monitoring import cli as monitoring_cli
 from datapolis.standardise import cli as std_cli
 from datapolis.standardise import hook as std_hook
@@ -65,6 +66,7 @@ app.add_typer(security_app, name="security")
 # One `sharing` group; each sharing slice adds its verbs to it.
 sharing_app = typer.Typer(help="Sharing and exchange (共享交换): applications, grants, "
                           "interfaces, metering and monitoring.", no_args_is_help=True)
+metering_cli.register(sharing_app)
 monitoring_cli.register(sharing_app)
 app.add_typer(sharing_app, name="sharing")
 

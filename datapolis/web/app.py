@@ -49,6 +49,8 @@ from datapolis.security.grading import pages as grading_pages
 from datapolis.sharing.gateway import api as gateway_api
 from datapolis.sharing.gateway.state import install as install_gateway
 from datapolis.sharing.metering import Meter
+from datapolis.sharing.metering import api as metering_api
+from datapolis.sharing.metering import pages as metering_pages
 from datapolis.sharing.monitoring import api as monitoring_api
 from datapolis.sharing.monitoring import pages as monitoring_pages
 from datapolis.sharing.monitoring.alerts import Rules as AlertRules
@@ -75,10 +77,12 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
            issues_pages.router, gateway_api.router, ckan_api.router, dcat_api.router]
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
+ROUTERS += [metering_api.router, metering_pages.router]  # sharing call records (issue 8)
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *baselib_pages.NAV,
-                      *monitoring_pages.NAV, *orgs_pages.NAV, *audit_pages.NAV,
+                      *monitoring_pages.NAV, *metering_pages.NAV, *orgs_pages.NAV,
+                      *audit_pages.NAV,
                       *fields_pages.NAV]
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Table, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
@@ -204,15 +205,10 @@ class Meter:
 
     def _load_baseline(self, grant_id: int, day: date) -> _Baseline:
         """Records of other runs (earlier ones, other servers); this run's are counted live."""
-        start, end = day_bounds(day)
-        query = select(func.count(), func.coalesce(func.sum(CALLS.c.rows_out), 0)).where(
-            and_(CALLS.c.grant_id == grant_id, CALLS.c.request_at >= start,
-                 CALLS.c.request_at < end, CALLS.c.status < 400,
-                 CALLS.c.record_id.not_like(f"{self.run_id}%")))
         loaded = self.clock()
         with self.registry.engine.connect() as connection:
-            calls, rows = connection.execute(query).one()
-        return _Baseline(loaded=loaded, calls=int(calls), rows=int(rows))
+            calls, rows = committed_usage(connection, grant_id, day, except_run=self.run_id)
+        return _Baseline(loaded=loaded, calls=calls, rows=rows)
 
     # -- the writer ---------------------------------------------------------------------
     def flush(self) -> None:
@@ -250,6 +246,20 @@ class Meter:
     def pending(self) -> int:
         with self._lock:
             return len(self._pending)
+
+
+def committed_usage(connection: Connection | Session, grant_id: int, day: date, *,
+                    except_run: str | None = None) -> tuple[int, int]:
+    """Successful calls and rows under a grant on a quota day, as committed to the registry
+    (leaving out the records of run `except_run`)."""
+    start, end = day_bounds(day)
+    query = select(func.count(), func.coalesce(func.sum(CALLS.c.rows_out), 0)).where(
+        and_(CALLS.c.grant_id == grant_id, CALLS.c.request_at >= start,
+             CALLS.c.request_at < end, CALLS.c.status < 400))
+    if except_run is not None:
+        query = query.where(CALLS.c.record_id.not_like(f"{except_run}%"))
+    calls, rows = connection.execute(query).one()
+    return int(calls), int(rows)
 
 
 def _commit(registry: Registry, rows: Sequence[dict[str, Any]]) -> None:

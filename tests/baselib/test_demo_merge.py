@@ -101,3 +101,27 @@ def test_std_and_base_tables_are_catalogued(landed: Path) -> None:
     assert found["base.legal_entity"] is CatalogType.BASIC_LEGAL_ENTITY
     assert found["base.license"] is CatalogType.BASIC_LICENCE
     assert {"std.gaj_czrk", "std.mzj_dibao", "std.jyj_xlxx"} <= set(found)
+
+
+def test_the_builds_page_scores_the_libraries_when_the_demo_truth_is_there(
+        landed: Path, tmp_path: Path) -> None:
+    from datapolis.baselib import overview
+
+    settings = get_settings()
+    registry = open_registry(settings.registry_url)
+    warehouse = DuckDBEngine(settings.warehouse_file)
+    try:
+        with registry.session() as session:
+            rows = {r.library.name: r for r in overview.library_rows(
+                session, warehouse, settings.demo_dir)}
+            without = overview.library_rows(session, warehouse, tmp_path / "no-demo")
+        person = rows["person"]
+        assert person.score is not None and person.build is not None
+        assert person.score.precision >= 0.999 and person.score.recall >= 0.9
+        assert 0 < person.records <= person.members  # every record has a source row behind it
+        assert rows["legal_entity"].score is not None and rows["license"].score is None
+        assert all(r.score is None for r in without)  # no truth: no scores, still the counts
+        assert [r.records for r in without] == [r.records for r in rows.values()]
+    finally:
+        warehouse.close()
+        registry.close()

@@ -46,8 +46,11 @@ from datapolis.security.fields import pages as fields_pages
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import api as grading_api
 from datapolis.security.grading import pages as grading_pages
+from datapolis.sharing.applications import api as applications_api
+from datapolis.sharing.applications import pages as sharing_pages
 from datapolis.sharing.gateway import api as gateway_api
 from datapolis.sharing.gateway.state import install as install_gateway
+from datapolis.sharing.grants import api as grants_api
 from datapolis.sharing.metering import Meter
 from datapolis.sharing.metering import api as metering_api
 from datapolis.sharing.metering import pages as metering_pages
@@ -78,11 +81,12 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            issues_pages.router, gateway_api.router, ckan_api.router, dcat_api.router]
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 ROUTERS += [metering_api.router, metering_pages.router]  # sharing call records (issue 8)
+ROUTERS += [applications_api.router, grants_api.router, sharing_pages.router]  # applications
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *baselib_pages.NAV,
-                      *monitoring_pages.NAV, *metering_pages.NAV, *orgs_pages.NAV,
-                      *audit_pages.NAV,
+                      *sharing_pages.NAV, *monitoring_pages.NAV, *metering_pages.NAV,
+                      *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 
 

@@ -76,7 +76,7 @@ def _signed(request: Request, session: Session, body: bytes, app_key: str,
         raise Refused(401, "unknown_app", f"no active app with key {app_key!r}")
     if state.sealed is None or state.algorithm is None:
         raise Refused(401, "unknown_app", f"app {app_key} has no signing secret; have one "
-                      "issued (`datapolis share credentials issue`) or use OAuth2")
+                      "issued (`datapolis sharing credentials issue`) or use OAuth2")
     try:
         secret = gateway.secret(app_key, state.sealed)
     except DecryptionError:

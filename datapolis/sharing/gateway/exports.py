@@ -86,7 +86,7 @@ def create(body: bytes) -> Work:
         count_sql = f"SELECT count(*) FROM {TableName.parse(view.table).sql}"  # noqa: S608
         if predicates:
             count_sql += " WHERE " + " AND ".join(predicates)
-        rows = ctx.warehouse.count(count_sql, params)
+        rows = int(ctx.warehouse.query(count_sql, params).column(0)[0].as_py())
         charge_rows(ctx, grant, rows)
         export = Export(code="E" + secrets.token_hex(8), app_id=ctx.caller.app_id,
                         grant_id=grant.id, resource_code=grant.resource_code, format=fmt,
@@ -99,7 +99,8 @@ def create(body: bytes) -> Work:
         consumer = ctx.session.get(Organisation, ctx.caller.org_id)
         job.actor = (f"app:{ctx.caller.app_key}", consumer.code if consumer else None)
         # Started once this transaction is committed, so the thread finds the row.
-        event.listen(ctx.session, "after_commit", lambda _s: job.start(), once=True)
+        event.listen(ctx.session, "after_commit",
+                     lambda _s: ctx.gateway.spawn(f"share-export-{job.code}", job.run), once=True)
         answer = json_answer(_public(export), rows, status=202)
         return answer
     return work
@@ -150,9 +151,6 @@ class _Job:
         self.view, self.plan, self.predicates, self.params = view, plan, predicates, params
         self.grant_code, self.fmt = grant_code, fmt
         self.actor: tuple[str, str | None] = ("system", None)
-
-    def start(self) -> None:
-        threading.Thread(target=self.run, name=f"share-export-{self.code}", daemon=True).start()
 
     def run(self) -> None:
         with _writers:

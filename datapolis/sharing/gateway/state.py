@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,6 +85,7 @@ class Gateway:
     grants: GrantCache = field(default_factory=GrantCache)
     _secrets: dict[tuple[str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _workers: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -99,6 +101,21 @@ class Gateway:
                     self._secrets.clear()
                 self._secrets[(app_key, sealed)] = found
         return found
+
+
+    def spawn(self, name: str, target: Callable[[], None]) -> None:
+        """Run `target` in a thread the server waits for when it stops (bulk exports)."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self._lock:
+            self._workers = [t for t in self._workers if t.is_alive()]
+            self._workers.append(thread)
+        thread.start()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Wait for running workers, so the warehouse is not closed under them."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._workers):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -32,8 +32,8 @@ from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import cli as grading_cli
-from datapolis.sharing.metering import cli as metering_cli
 from datapolis.sharing.gateway import cli as gateway_cli
+from datapolis.sharing.metering import cli as metering_cli
 from datapolis.sharing.monitoring import cli as monitoring_cli
 from datapolis.standardise import cli as std_cli
 from datapolis.standardise import hook as std_hook

@@ -242,7 +242,7 @@ def _grant(session: Session, application: Application, terms: Terms, *,
           comment=comment)
 
 
-def _check_decider(application: Application, person: Person) -> str:
+def check_decider(application: Application, person: Person) -> str:
     """Which review `person` may decide now: "provider" or "bureau"; NotAllowed otherwise."""
     if application.state not in OPEN_STATES:
         raise Conflict(f"application {application.code} is {application.state.value}; "
@@ -265,7 +265,7 @@ def approve(session: Session, application: Application, person: Person, *,
             bureau_review: bool = True) -> Application:
     """The provider's or the bureau's approval; the last one creates the grant on `terms`
     (the provider's terms carry over to the bureau, who may replace them within the policy)."""
-    stage = _check_decider(application, person)
+    stage = check_decider(application, person)
     comment = comment.strip() if comment and comment.strip() else None
     if terms is None:
         terms = Terms.of_json(application.terms) if stage == "bureau" else Terms()
@@ -298,7 +298,7 @@ def _validate(session: Session, application: Application, terms: Terms) -> None:
 
 def reject(session: Session, application: Application, person: Person, *,
            comment: str) -> Application:
-    stage = _check_decider(application, person)
+    stage = check_decider(application, person)
     reason = _text("a comment saying why", comment)
     application.decided_at = utcnow()
     _step(session, application, action=f"{stage}_rejected", to=State.REJECTED, person=person,

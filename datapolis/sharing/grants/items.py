@@ -23,6 +23,7 @@ from datapolis.security.deid.plans import Plan, Rule
 from datapolis.security.deid.policy import WITHHELD, default
 from datapolis.security.fields.reads import withhold
 from datapolis.security.grading.service import graded_fields
+from datapolis.web.i18n import N_
 
 AUDIENCE = "department"
 
@@ -32,6 +33,22 @@ RANK: dict[str, int] = {
     "pseudonym": 2,
     "suppress": 3,
 }
+
+
+# Labels (English msgids) of the methods a grant form offers.
+METHOD_LABELS: dict[str, str] = {
+    "keep": N_("Shown as stored"), "mask": N_("Masked"), "date": N_("Date to month"),
+    "band": N_("Number to a band"), "district": N_("Address to its district"),
+    "clamp": N_("Top and bottom coding"), "noise": N_("Noise"),
+    "pseudonym": N_("Keyed pseudonym"), "suppress": N_("Suppressed"),
+}
+
+
+def stricter(method: str) -> list[str]:
+    """The methods a grant form offers instead of the policy's `method` (all no looser with
+    their default parameters)."""
+    rank = RANK.get(method, 3)
+    return [m for m, r in RANK.items() if r > rank]
 
 
 class ItemRefused(UserError):

@@ -63,16 +63,22 @@ def test_a_large_read_joins_the_table_and_equals_the_function_path(engine: DuckD
     small = deid.read(engine, PEOPLE, plan, limit=UDF_ROWS)
     assert pseudonym_tables(engine) == []
     assert by_id(small) == truth
-    # A full read: the pseudonym table, joined in the SQL.
-    joined = deid.plans.prepare(engine, PEOPLE, plan)
-    assert list(joined) == ["sfzh"]
-    assert "LEFT JOIN" in deid.deidentified_select(PEOPLE, plan, joined)
+    # A full read of a table: its aligned pseudonym column, read beside it by position.
+    sources = deid.plans.prepare(engine, PEOPLE, plan)
+    assert (list(sources.aligned), list(sources.joined)) == (["sfzh"], [])
+    assert "POSITIONAL JOIN" in deid.deidentified_select(PEOPLE, plan, sources)
     full = deid.read(engine, PEOPLE, plan)
     assert by_id(full) == truth
     assert by_id(full, "age") == [34, 39, None, 0, 34, 25, 50, 34]  # other columns untouched
     assert pseudonym_tables(engine) == [f"p_{deid.KeyContext(KEY_A).fingerprint}_sfzh"]
     streamed = pa.Table.from_batches(list(deid.read_batches(engine, PEOPLE, plan)))
     assert by_id(streamed) == truth
+    # A view has no stable row order: the pseudonym table, joined in the SQL.
+    engine.execute(f"CREATE VIEW ods_t.people_v AS SELECT * FROM {PEOPLE}")
+    sources = deid.plans.prepare(engine, "ods_t.people_v", plan)
+    assert (list(sources.aligned), list(sources.joined)) == ([], ["sfzh"])
+    assert "LEFT JOIN" in deid.deidentified_select("ods_t.people_v", plan, sources)
+    assert by_id(deid.read(engine, "ods_t.people_v", plan)) == truth
 
 
 def test_only_new_distinct_values_are_hashed_when_the_table_grows(engine: DuckDBEngine) -> None:
@@ -140,7 +146,10 @@ def test_a_retired_key_is_refused_with_a_clear_error(engine: DuckDBEngine) -> No
     deid.read(engine, PEOPLE, people_plan(KEY_A))
     deid.read(engine, PEOPLE, people_plan(KEY_B))
     dropped = pseudonyms.retire(engine, KEY_A)
-    assert dropped == [f"_deid.p_{deid.KeyContext(KEY_A).fingerprint}_sfzh"]
+    fingerprint = deid.KeyContext(KEY_A).fingerprint
+    assert dropped == [deid.aligned.table_for(KEY_A, PEOPLE, "sfzh"),
+                       f"_deid.p_{fingerprint}_sfzh"]  # the aligned column goes too
+    assert not [t for t in engine.tables("_deid") if fingerprint in t.name]
     assert pseudonym_tables(engine) == [f"p_{deid.KeyContext(KEY_B).fingerprint}_sfzh"]
     for limit in (None, 5):  # the table path and the function path alike
         with pytest.raises(DeidError, match=r"key [0-9a-f]{16} was retired on .* current key"):

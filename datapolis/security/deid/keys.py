@@ -11,6 +11,7 @@ connection; table and function names carry a fingerprint of the key, never the k
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from datapolis.warehouse.engine import Engine, quote_identifier
 KEY_BYTES = 32
 PSEUDONYM_HEX = 32  # 128 bits of the HMAC: collisions stay out of reach at any table size
 _BLOCK = 64  # SM3's block size, for the HMAC pads
+_installing = threading.Lock()  # concurrent reads of one key register its function once
 
 
 def release_key(secret: str, release: str) -> bytes:
@@ -127,7 +129,9 @@ def install(engine: Engine, context: KeyContext) -> None:
     if not isinstance(engine, DuckDBEngine):
         raise DeidError(f"keyed pseudonyms need a DuckDB warehouse, not {engine.dialect}")
     name = context.pseudonym_function()
-    if engine.count("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [name]):
-        return
-    engine.create_function(name, Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
+    with _installing:
+        if engine.count("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                        [name]):
+            return
+        engine.create_function(name, Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
 

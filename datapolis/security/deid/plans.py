@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
+from datapolis.security.deid import aligned
+from datapolis.security.deid.aligned import Aligned
 from datapolis.security.deid.keys import KeyContext, install
 from datapolis.security.deid.methods import PSEUDONYM, DeidError, method
 from datapolis.security.deid.pseudonyms import check_not_retired, refresh
+from datapolis.warehouse.duckdb_engine import DuckDBEngine
 from datapolis.warehouse.engine import Engine, TableName, quote_identifier
 
 
@@ -42,8 +45,17 @@ class Plan:
 
 
 # A read of at most this many rows calls the key's function on its values instead of bringing
-# the pseudonym table up to date: a preview of 20 rows must not hash a whole table's values.
+# the pseudonym tables up to date: a preview of 20 rows must not hash a whole table's values.
 UDF_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a read's pseudonyms come from (see `prepare`); columns in neither call the key's
+    function."""
+
+    joined: Mapping[str, str] = field(default_factory=dict)  # column -> pseudonym table
+    aligned: Mapping[str, Aligned] = field(default_factory=dict)  # column -> aligned column
 
 
 def expression(rule: Rule, context: KeyContext | None) -> str:
@@ -51,72 +63,149 @@ def expression(rule: Rule, context: KeyContext | None) -> str:
                                           rule.params, context)
 
 
-def deidentified_select(table: str, plan: Plan, joined: Mapping[str, str] | None = None) -> str:
+def _order(plan: Plan, order_by: Sequence[str]) -> list[str]:
+    """The quoted paging keys. Only columns read as stored may order a read: ordering by a
+    masked or generalised column would sort by values the reader may not see."""
+    kept = {rule.column for rule in plan.rules if rule.method == "keep"}
+    for column in order_by:
+        if column not in kept:
+            raise DeidError(f"cannot order by {column!r}: a read is ordered only by columns it "
+                            f"returns unchanged ({', '.join(sorted(kept)) or 'none'})")
+    return [quote_identifier(column) for column in order_by]
+
+
+def _aliases(plan: Plan, columns: Sequence[str]) -> dict[str, str]:
+    taken = set(plan.columns) | {plan.row_id}
+    aliases: dict[str, str] = {}
+    for column in columns:
+        alias = f"_dp_pseudonym_{len(aliases)}"
+        while alias in taken:
+            alias += "_"
+        aliases[column] = alias
+        taken.add(alias)
+    return aliases
+
+
+def _joined_source(table: str, read: list[str], joined: Mapping[str, str],
+                   aliases: Mapping[str, str], context: KeyContext) -> str:
+    inner = [f"s.{quote_identifier(c)}" for c in read]
+    joins = []
+    for n, (column, pseudonyms) in enumerate(joined.items()):
+        value = f"CAST(s.{quote_identifier(column)} AS VARCHAR)"
+        # A value written after the table's refresh is not in it yet: the key's function.
+        inner.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE coalesce(p{n}.pseudonym, "
+                     f"{context.pseudonym_function()}({value})) END "
+                     f"AS {quote_identifier(aliases[column])}")
+        joins.append(f"LEFT JOIN {TableName.parse(pseudonyms).sql} p{n} ON p{n}.value = {value}")
+    return (f"SELECT {', '.join(inner)} FROM {TableName.parse(table).sql} s "  # noqa: S608
+            f"{' '.join(joins)}")
+
+
+def deidentified_select(table: str, plan: Plan,
+                        sources: Sources | Mapping[str, str] | None = None, *,
+                        order_by: Sequence[str] = (), limit: int | None = None,
+                        offset: int = 0) -> str:
     """SELECT every planned column through its method, named as the column.
 
-    `joined` maps pseudonymised columns to their pseudonym tables (see `prepare`); those are
-    LEFT JOINed in a subquery that hands the outer SELECT each pseudonym under a name of its
-    own, so the methods' expressions stay unqualified. Without it, pseudonyms call the key's
-    function.
+    `sources` (see `prepare`) says which pseudonyms come from aligned columns, read beside
+    the table with a POSITIONAL JOIN, and which from pseudonym tables, LEFT JOINed; either way
+    a subquery hands the outer SELECT each pseudonym under a name of its own, so the methods'
+    expressions stay unqualified. A plain mapping is taken as joined tables. Without sources,
+    pseudonyms call the key's function.
+
+    `order_by` (columns the plan keeps as stored) orders the rows, so pages taken with
+    `limit` and `offset` are stable; the page is cut before any method runs.
     """
     if not plan.rules:
         raise DeidError(f"nothing of {table} may be read under this plan")
+    found = sources if isinstance(sources, Sources) else Sources(joined=dict(sources or {}))
+    keys = _order(plan, order_by)
+    page = ""
+    if limit is not None or offset:
+        page = (f"{' ORDER BY ' + ', '.join(keys) if keys else ''}"
+                f"{f' LIMIT {int(limit)}' if limit is not None else ''}"
+                f"{f' OFFSET {int(offset)}' if offset else ''}")
     source = TableName.parse(table).sql
     context = plan.context
-    if joined and context is not None:
-        taken = set(plan.columns) | {plan.row_id}
-        aliases: dict[str, str] = {}
-        for column in joined:
-            alias = f"_dp_pseudonym_{len(aliases)}"
-            while alias in taken:
-                alias += "_"
-            aliases[column] = alias
-            taken.add(alias)
+    pseudonymised = [*found.aligned, *found.joined]
+    if pseudonymised and context is not None:
+        aliases = _aliases(plan, pseudonymised)
         read = list(dict.fromkeys([*plan.columns, *([plan.row_id] if plan.row_id else [])]))
-        inner = [f"s.{quote_identifier(c)}" for c in read]
-        joins = []
-        for n, (column, pseudonyms) in enumerate(joined.items()):
-            inner.append(f"p{n}.pseudonym AS {quote_identifier(aliases[column])}")
-            joins.append(f"LEFT JOIN {TableName.parse(pseudonyms).sql} p{n} "
-                         f"ON p{n}.value = CAST(s.{quote_identifier(column)} AS VARCHAR)")
-        source = f"(SELECT {', '.join(inner)} FROM {source} s {' '.join(joins)}) s"  # noqa: S608
+        if found.aligned:
+            if found.joined:
+                raise DeidError("a read takes its pseudonyms either aligned or joined, not both")
+            inner = aligned.positional_source(table, read, dict(found.aligned), aliases, context)
+        else:
+            inner = _joined_source(table, read, found.joined, aliases, context)
+        source = f"({inner}{page}) s"
         context = replace(context, joined={c: quote_identifier(a) for c, a in aliases.items()})
+    elif page:
+        source = f"(SELECT * FROM {source}{page}) s"  # noqa: S608
     selected = ", ".join(f"{expression(rule, context)} AS {quote_identifier(rule.column)}"
                          for rule in plan.rules)
-    return f"SELECT {selected} FROM {source}"  # noqa: S608
+    ordered = f" ORDER BY {', '.join(keys)}" if keys else ""
+    return f"SELECT {selected} FROM {source}{ordered}"  # noqa: S608
 
 
-def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None) -> dict[str, str]:
-    """Make ready what the plan's SQL reads; returns the pseudonym tables to join.
+def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None) -> Sources:
+    """Make ready what the plan's SQL reads; returns where its pseudonyms come from.
 
-    A read of up to `UDF_ROWS` rows registers the key's pseudonym function; any larger read
-    brings the key's pseudonym tables up to date with the table and joins them.
+    A read of up to `UDF_ROWS` rows registers the key's pseudonym function. Any larger read
+    of a DuckDB table brings its aligned pseudonym columns up to date (`aligned.ensure`); of a
+    view, the key's pseudonym tables, which are joined.
     """
     context = plan.context
     keyed = [r for r in plan.rules if method(r.method).needs_key]
     if context is None or not keyed:
-        return {}
+        return Sources()
     check_not_retired(engine, context.key)
     pseudonymised = [r for r in keyed if r.method == PSEUDONYM.name]
-    if rows is not None and rows <= UDF_ROWS:
-        if pseudonymised:
-            install(engine, context)
-        return {}
-    joined: dict[str, str] = {}
-    for rule in pseudonymised:
-        family = str(PSEUDONYM.checked(rule.params)["family"])
-        joined[rule.column] = refresh(engine, context.key, table, rule.column, family).table
-    return joined
+    if pseudonymised:
+        install(engine, context)  # the small read's path, and every path's fallback
+    if not pseudonymised or (rows is not None and rows <= UDF_ROWS):
+        return Sources()
+    families = {rule.column: str(PSEUDONYM.checked(rule.params)["family"])
+                for rule in pseudonymised}
+    if isinstance(engine, DuckDBEngine) and aligned.possible(engine, table):
+        return Sources(aligned={column: aligned.ensure(engine, context.key, table, column, family)
+                                for column, family in families.items()})
+    return Sources(joined={column: refresh(engine, context.key, table, column, family).table
+                           for column, family in families.items()})
 
 
-def read(engine: Engine, table: str, plan: Plan, *, limit: int | None = None) -> pa.Table:
-    joined = prepare(engine, table, plan, rows=limit)
-    tail = f" LIMIT {int(limit)}" if limit is not None else ""
-    return engine.query(deidentified_select(table, plan, joined) + tail)
+def _read_beside(engine: Engine, table: str, plan: Plan, sources: Sources) -> pa.Table:
+    """A whole-table read with aligned pseudonyms, as two statements in one snapshot: the
+    other columns through their methods (a parallel scan, in table order) and the aligned
+    columns (a positional scan, which DuckDB runs on one thread), put side by side."""
+    assert plan.context is not None
+    found = dict(sources.aligned)
+    aliases = _aliases(plan, list(found))
+    rest = replace(plan, rules=tuple(r for r in plan.rules if r.column not in found))
+    with engine.transaction():
+        pseudonyms = engine.query(aligned.positional_source(table, [], found, aliases,
+                                                            plan.context))
+        others = engine.query(deidentified_select(table, rest)) if rest.rules else None
+    if others is not None and others.num_rows != pseudonyms.num_rows:
+        raise DeidError(f"{table} changed row count within one snapshot; read again")
+    columns = [pseudonyms.column(aliases[rule.column]) if rule.column in found
+               else others.column(rule.column)  # type: ignore[union-attr]
+               for rule in plan.rules]
+    return pa.Table.from_arrays(columns, names=plan.columns)
 
 
-def read_batches(engine: Engine, table: str, plan: Plan,
-                 batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
-    joined = prepare(engine, table, plan)
-    yield from engine.query_batches(deidentified_select(table, plan, joined),
+def read(engine: Engine, table: str, plan: Plan, *, order_by: Sequence[str] = (),
+         limit: int | None = None, offset: int = 0) -> pa.Table:
+    """The plan's read of `table`; `order_by` with `limit`/`offset` pages through it."""
+    sources = prepare(engine, table, plan, rows=limit)
+    if sources.aligned and not order_by and limit is None and not offset:
+        return _read_beside(engine, table, plan, sources)
+    return engine.query(deidentified_select(table, plan, sources, order_by=order_by,
+                                            limit=limit, offset=offset))
+
+
+def read_batches(engine: Engine, table: str, plan: Plan, batch_size: int = 65_536, *,
+                 order_by: Sequence[str] = ()) -> Iterator[pa.RecordBatch]:
+    sources = prepare(engine, table, plan)
+    yield from engine.query_batches(deidentified_select(table, plan, sources,
+                                                        order_by=order_by),
                                     batch_size=batch_size)

@@ -34,8 +34,10 @@ from datapolis.warehouse.engine import Engine, TableName, quote_identifier
 
 SCHEMA = "_deid"
 SOURCES = f"{SCHEMA}.pseudonym_sources"
+ALIGNED_SOURCES = f"{SCHEMA}.aligned_sources"  # see aligned.py
 RETIRED = f"{SCHEMA}.retired_keys"
 PREFIX = "p_"
+ALIGNED_PREFIX = "a_"
 HASH_BATCH = 1_000_000  # values hashed and appended at a time: memory stays flat
 
 _setup = threading.Lock()
@@ -96,7 +98,8 @@ def check_not_retired(engine: Engine, key: bytes) -> None:
                         "current key")
 
 
-def _lock(table: str) -> threading.Lock:
+def lock(table: str) -> threading.Lock:
+    """The lock every writer of one `_deid` table holds."""
     with _setup:
         return _locks.setdefault(table, threading.Lock())
 
@@ -117,7 +120,7 @@ def refresh(engine: Engine, key: bytes, source: str, column: str, family: str = 
     source_sql = TableName.parse(source).sql
     value = f"CAST({quote_identifier(column)} AS VARCHAR)"
     _ensure_bookkeeping(duck)
-    with _lock(target), duck.transaction():
+    with lock(target), duck.transaction():
         duck.execute(f"CREATE TABLE IF NOT EXISTS {target_sql} "
                      "(value VARCHAR NOT NULL, pseudonym VARCHAR NOT NULL)")
         rows, checksum = duck.query(
@@ -145,19 +148,22 @@ def refresh(engine: Engine, key: bytes, source: str, column: str, family: str = 
 
 
 def retire(engine: Engine, key: bytes) -> list[str]:
-    """Drop every pseudonym table of `key` and refuse the key from now on (a release withdrawn,
-    a consumer's key rotated). Returns the dropped tables."""
+    """Drop every pseudonym table and aligned pseudonym column of `key` and refuse the key
+    from now on (a release withdrawn, a consumer's key rotated). Returns the dropped tables."""
     duck = _duckdb(engine)
     _ensure_bookkeeping(duck)
     fingerprint = KeyContext(key).fingerprint
     dropped = [f"{t.schema}.{t.name}" for t in duck.tables(SCHEMA)
-               if t.name.startswith(f"{PREFIX}{fingerprint}_")]
+               if t.name.startswith((f"{PREFIX}{fingerprint}_", f"{ALIGNED_PREFIX}{fingerprint}_"))]
     with duck.transaction():
         for table in dropped:
-            with _lock(table):
+            with lock(table):
                 duck.execute(f"DROP TABLE {TableName.parse(table).sql}")
                 duck.execute(f"DELETE FROM {TableName.parse(SOURCES).sql} "
                              "WHERE pseudonyms = ?", [table])
+                if duck.table_exists(ALIGNED_SOURCES):
+                    duck.execute(f"DELETE FROM {TableName.parse(ALIGNED_SOURCES).sql} "
+                                 "WHERE aligned = ?", [table])
         if not duck.count(f"SELECT count(*) FROM {TableName.parse(RETIRED).sql} "
                           "WHERE fingerprint = ?", [fingerprint]):
             duck.execute(f"INSERT INTO {TableName.parse(RETIRED).sql} VALUES (?, ?)",

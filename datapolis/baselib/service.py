@@ -72,7 +72,8 @@ class SourceConflict:
 
 
 def _conflict_filter(library: str | None, field: str | None, source: str | None,
-                     sources: Collection[str] | None) -> tuple[str, dict[str, Any]]:
+                     sources: Collection[str] | None, other_source: str | None = None
+                     ) -> tuple[str, dict[str, Any]]:
     where: list[str] = []
     params: dict[str, Any] = {}
     if library is not None:
@@ -84,6 +85,9 @@ def _conflict_filter(library: str | None, field: str | None, source: str | None,
     if source is not None:
         where.append("(chosen_source = $source OR other_source = $source)")
         params["source"] = source
+    if other_source is not None:  # the source that disagrees with the chosen value
+        where.append("other_source = $other_source")
+        params["other_source"] = other_source
     if sources is not None:  # a department's own std tables: before any limit
         where.append("(list_contains($sources, chosen_source) "
                      "OR list_contains($sources, other_source))")
@@ -93,13 +97,15 @@ def _conflict_filter(library: str | None, field: str | None, source: str | None,
 
 def conflicts(engine: Engine, *, library: str | None = None, field: str | None = None,
               source: str | None = None, sources: Collection[str] | None = None,
-              limit: int = 1000, offset: int = 0) -> list[SourceConflict]:
+              other_source: str | None = None, limit: int = 1000, offset: int = 0
+              ) -> list[SourceConflict]:
     """Conflicts recorded by the last builds; `source` (a std table) keeps those where it
     supplied either value, `sources` those where any of these std tables did (a department's
-    view). Filters apply before `limit` and `offset`."""
+    view), `other_source` those where it holds the value not chosen. Filters apply before
+    `limit` and `offset`."""
     if not engine.table_exists(CONFLICTS):
         return []
-    clause, params = _conflict_filter(library, field, source, sources)
+    clause, params = _conflict_filter(library, field, source, sources, other_source)
     params |= {"limit": max(1, min(limit, 100_000)), "offset": max(0, offset)}
     rows = engine.query(
         f"SELECT * FROM {TableName.parse(CONFLICTS).sql} {clause} "  # noqa: S608

@@ -18,8 +18,8 @@ from datapolis.warehouse.engine import Engine, TableName, quote_identifier
 
 SAMPLE = 20
 BASE_SCHEMA = "base"
-# Conflicts read per check: every conflict of one field of one source fits at county scale;
-# more are counted from the first this many (ordered by key), and the detail says so.
+# Conflicts read per source and check: every conflict of one field of one source fits at
+# county scale; beyond, the first this many (by key) count, and the detail says so.
 MAX_CONFLICTS = 100_000
 
 
@@ -84,9 +84,8 @@ def check(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> Ta
     if not parts:
         raise RuleError(f"rule {rule.code}: {table} is not read by {library.table}: neither "
                         "one of its std sources nor an ods table whose rows reach one")
-    found = baselib.conflicts(engine, library=library.name, field=field, sources=sources,
-                              limit=MAX_CONFLICTS)
-    lost = [c for c in found if c.other_source in sources]
+    lost = [c for src in sorted(sources) for c in baselib.conflicts(
+        engine, library=library.name, field=field, other_source=src, limit=MAX_CONFLICTS)]
     params |= {"c_src": [c.other_source for c in lost], "c_key": [c.link_key for c in lost],
                "c_val": [c.other_value for c in lost],
                "c_chosen": [c.chosen_value for c in lost],
@@ -105,4 +104,4 @@ def check(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> Ta
                "base_source": s["src"]} for s in result["sample"] or []]
     return TableOutcome(int(result["checked"]), int(result["failed"]), sample, {
         "library": library.table, "field": field, "conflicts": len(lost),
-        "conflicts_truncated": len(found) >= MAX_CONFLICTS})
+        "conflicts_truncated": len(lost) >= MAX_CONFLICTS})

@@ -60,6 +60,9 @@ def test_service_filters_and_counts(tmp_path: Path, sqlite_registry: Registry) -
     assert service.count_conflicts(warehouse, sources=water) == 3
     assert service.count_conflicts(warehouse, sources={"std.jyj_xlxx"}, field="name") == 1
     assert service.count_conflicts(warehouse, sources=set()) == 0
+    # Water holds the value not chosen for ID_C's name and ID_A's address, not ID_B's mobile.
+    assert [c.link_key for c in service.conflicts(warehouse, other_source="std.swjt_yhda",
+                                                  limit=5)] == [ID_C[:17], ID_A[:17]]
     assert [c.field for c in service.conflicts(warehouse, sources=water, limit=2,
                                                offset=1)] == ["address", "mobile"]
     specs = {"a": parse({"target": "a", "sources": ["ods_371300_gaj.x"], "pk": "id"})}

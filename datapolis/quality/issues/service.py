@@ -199,9 +199,8 @@ def sync_conflicts(session: Session, warehouse: Engine) -> list[QualityIssue]:
         sample = [{"link_key": c.link_key, "chosen_value": c.chosen_value,
                    "chosen_source": c.chosen_source, "other_value": c.other_value}
                   for c in baselib.conflicts(warehouse, library=row["library"],
-                                             field=row["field"], source=row["source"],
-                                             limit=SAMPLE)
-                  if c.other_source == row["source"]]
+                                             field=row["field"], other_source=row["source"],
+                                             limit=SAMPLE)]
         issue = known.get(key)
         if issue is None:
             touched.append(_open(

@@ -32,6 +32,7 @@ from datapolis.security.audit import cli as audit_cli
 from datapolis.security.fields import cli as fields_cli
 from datapolis.security.fields.sealer import install as install_field_sealer
 from datapolis.security.grading import cli as grading_cli
+from datapolis.sharing.applications import cli as applications_cli
 from datapolis.sharing.gateway import cli as gateway_cli
 from datapolis.sharing.metering import cli as metering_cli
 from datapolis.sharing.monitoring import cli as monitoring_cli
@@ -70,6 +71,7 @@ sharing_app = typer.Typer(help="Sharing and exchange (共享交换): application
 metering_cli.register(sharing_app)
 monitoring_cli.register(sharing_app)
 gateway_cli.register(sharing_app)
+applications_cli.register(sharing_app)
 app.add_typer(sharing_app, name="sharing")
 
 # Tables the highway lands (`sync run`, `demo land`) become draft catalog entries.

@@ -176,6 +176,8 @@ def effective(allowed: Mapping[str, Allowed], items: Iterable[GrantedItem]
 
 
 def describe(item: GrantedItem) -> str:
+    """`column:method(param=value, …)` for lists and messages."""
+    shown = f"{item.column}:{item.method}"
     if not item.params:
-        return item.method
-    return item.method + "(" + ", ".join(f"{k}={v}" for k, v in item.params.items()) + ")"
+        return shown
+    return shown + "(" + ", ".join(f"{k}={v}" for k, v in item.params.items()) + ")"

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from datapolis.config import Settings
 from datapolis.orgs.models import ApiApp
+from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
 from datapolis.sharing.grants.service import active_grant
-from datapolis.registry.base import utcnow
 from tests.sharing.core.world import World, build
 
 

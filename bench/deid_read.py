@@ -7,12 +7,16 @@ is forced two ways: materialised to Arrow (what an interface or a download does)
 with bit_xor(hash(...)) over every column (the engine's cost alone, no transfer).
 
 - per method: each method alone on one column vs that column read plainly;
-- the keyed pseudonym both ways: joined from the key's pseudonym table (what a large read
-  does) and through the per-row Python HMAC-SM3 function (what a read of ≤ 10,000 rows does);
+- the keyed pseudonym three ways: read beside the table from its row-aligned pseudonym column
+  (what a large read of a table does), joined from the key's pseudonym table (what a large
+  read of a view does) and through the per-row Python HMAC-SM3 function (what a read of
+  ≤ 10,000 rows does);
 - a realistic mixed policy: `view_for` the whole table for the public and for a department
   (L4 ID number as a pseudonym), against the plain read of the columns that audience gets;
-- the pseudonym table's build cost, apart: once per release and key (every distinct value
-  hashed), incremental (1% new rows), and the unchanged-source check every large read makes;
+- the build cost, apart: the pseudonym table (every distinct value hashed) and the aligned
+  column, once per release and key; both after 1% new rows; the aligned column's full
+  rebuild after one row is deleted and inserted again; the unchanged-source check every
+  large read makes;
 - what users wait for, per audience: the whole table written as a CSV and as a Parquet
   download (COPY, as bulk delivery does) and one interface page of 1,000 rows by key, against
   the same with the plain columns;
@@ -28,20 +32,23 @@ import hmac
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import Comparison, best_of, print_comparisons, print_rows, write_result
 from datapolis.security import deid
 from datapolis.security.crypto import hmac_sm3
-from datapolis.security.deid import Plan, Rule, pseudonyms
-from datapolis.security.deid.keys import Pseudonyms
+from datapolis.security.deid import Plan, Rule, aligned, pseudonyms
+from datapolis.security.deid.keys import Pseudonyms, install
 from datapolis.warehouse import DuckDBEngine
 from datapolis.warehouse.engine import quote_identifier
 
 TABLE = "ods_bench.person"
+T = TypeVar("T")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英"
 COUNTIES = ["兰山区", "罗庄区", "河东区", "沂南县", "郯城县", "沂水县", "兰陵县", "费县", "平邑县",
@@ -103,8 +110,9 @@ PER_METHOD = [
     ("income top/bottom coded", Rule("ysr", "clamp", {"low": 3000, "high": 15000})),
     ("income + keyed Laplace noise", Rule("ysr", "noise", {"scale": 100, "digits": 2})),
     ("suppress mobile", Rule("sjhm", "suppress")),
-    ("pseudonym ID number, joined table", Rule("gmsfhm", "pseudonym")),
+    ("pseudonym ID number, aligned column", Rule("gmsfhm", "pseudonym")),
 ]
+VIEW = "ods_bench.person_v"  # a view has no row order to align with: the pseudonym table
 
 
 @dataclass(frozen=True)
@@ -124,16 +132,19 @@ def _fold(columns: list[str], select: str) -> str:
     return f"SELECT {fold} FROM ({select})"
 
 
-def _time_read(engine: DuckDBEngine, plan: Plan, runs: int, *,
-               udf: bool = False) -> dict[str, float]:
-    """A de-identified read as the product does it: prepare (the pseudonym tables' change check
-    included) and the SELECT; `udf` forces the per-row function instead of the tables."""
+def _time_read(engine: DuckDBEngine, plan: Plan, runs: int, *, udf: bool = False,
+               table: str = TABLE) -> dict[str, float]:
+    """A de-identified read as the product does it: `deid.read` to Arrow (the aligned columns'
+    change check included), and its one-statement SELECT (what streams and downloads run)
+    folded in DuckDB; `udf` forces the per-row function instead."""
     def select() -> str:
         if udf:
-            deid.plans.install(engine, plan.context)  # type: ignore[arg-type]
-            return deid.deidentified_select(TABLE, plan)
-        return deid.deidentified_select(TABLE, plan, deid.plans.prepare(engine, TABLE, plan))
-    return {"arrow_s": best_of(runs, lambda: engine.query(select())),
+            install(engine, plan.context)  # type: ignore[arg-type]
+            return deid.deidentified_select(table, plan)
+        return deid.deidentified_select(table, plan, deid.plans.prepare(engine, table, plan))
+    read = ((lambda: engine.query(select())) if udf
+            else (lambda: deid.read(engine, table, plan)))
+    return {"arrow_s": best_of(runs, read),
             "fold_s": best_of(runs, lambda: engine.query(_fold(plan.columns, select())))}
 
 
@@ -188,24 +199,34 @@ def main() -> None:
     print(f"generated {rows:,} rows in {generated:.1f} s", flush=True)
     key = deid.release_key("bench-secret-not-for-production", "bench")
 
-    # The pseudonym table: built once for the release, then kept up to date.
+    # The pseudonym table and the aligned column: built once for the release, then kept up
+    # to date.
     build: dict[str, float | int] = {}
-    started = time.perf_counter()
-    first = pseudonyms.refresh(engine, key, TABLE, "gmsfhm")
-    build["one_time_s"] = time.perf_counter() - started
-    build["one_time_values"] = first.hashed
-    started = time.perf_counter()
-    pseudonyms.refresh(engine, key, TABLE, "gmsfhm")
-    build["unchanged_check_s"] = time.perf_counter() - started
+
+    def timed(name: str, work: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        done = work()
+        build[name] = round(time.perf_counter() - started, 3)
+        return done
+
+    first = timed("table_one_time_s", lambda: pseudonyms.refresh(engine, key, TABLE, "gmsfhm"))
+    build["table_one_time_values"] = first.hashed
+    timed("aligned_one_time_s", lambda: aligned.ensure(engine, key, TABLE, "gmsfhm"))
+    timed("unchanged_check_s", lambda: aligned.ensure(engine, key, TABLE, "gmsfhm"))
     grown = max(1, rows // 100)
     generate(engine, grown, first=rows)
-    started = time.perf_counter()
-    step = pseudonyms.refresh(engine, key, TABLE, "gmsfhm")
-    build["incremental_s"] = time.perf_counter() - started
-    build["incremental_values"] = step.hashed
+    step = timed("table_incremental_s", lambda: pseudonyms.refresh(engine, key, TABLE, "gmsfhm"))
+    build["table_incremental_values"] = step.hashed
+    appended = timed("aligned_append_s", lambda: aligned.ensure(engine, key, TABLE, "gmsfhm"))
+    build["aligned_append_rows"] = appended.rows
+    assert appended.action == "appended"
     engine.execute(f"DELETE FROM {TABLE} WHERE id >= ?", [rows])  # back to `rows` rows
-    pseudonyms.refresh(engine, key, TABLE, "gmsfhm")
-    print(f"pseudonym table: {build}", flush=True)
+    generate(engine, 1, first=rows // 2)  # a row deleted and inserted again: out of place
+    engine.execute(f"DELETE FROM {TABLE} WHERE id = ? AND rowid < ?", [rows // 2, rows // 2 + 1])
+    rebuilt = timed("aligned_rebuild_s", lambda: aligned.ensure(engine, key, TABLE, "gmsfhm"))
+    assert rebuilt.action == "rebuilt"
+    engine.execute(f"CREATE VIEW {VIEW} AS SELECT * FROM {TABLE}")
+    print(f"pseudonym table and aligned column: {build}", flush=True)
 
     timings: dict[str, dict[str, float]] = {}
     comparisons: list[Comparison] = []
@@ -227,6 +248,11 @@ def main() -> None:
         compare(label, timings[label], plain_columns[rule.column],
                 f"plain {rule.column}", "values")
         print(f"{label}: {timings[label]}", flush=True)
+    label = "pseudonym ID number, joined table (a view)"
+    timings[label] = _time_read(engine, Plan((Rule("gmsfhm", "pseudonym"),), key=key), runs,
+                                table=VIEW)
+    compare(label, timings[label], plain_columns["gmsfhm"], "plain gmsfhm", "values")
+    print(f"{label}: {timings[label]}", flush=True)
     label = "pseudonym ID number, per-row Python UDF"
     timings[label] = _time_read(engine, Plan((Rule("gmsfhm", "pseudonym"),), key=key), 1,
                                 udf=True)
@@ -259,18 +285,23 @@ def main() -> None:
 
     hashing = hash_costs()
     print_comparisons(f"De-identified vs plain reads, {rows:,} rows", comparisons)
-    print_rows("Pseudonym table (HMAC-SM3 of each distinct ID number)", ["step", "values", "s"], [
-        ["one-time build for a release", f"{build['one_time_values']:,}",
-         f"{build['one_time_s']:.2f}"],
-        ["incremental: 1% new rows", f"{build['incremental_values']:,}",
-         f"{build['incremental_s']:.2f}"],
-        ["unchanged-source check (every large read)", "0", f"{build['unchanged_check_s']:.3f}"]])
+    print_rows("Pseudonym table and aligned column of the ID number", ["step", "values", "s"], [
+        ["pseudonym table, one-time build (distinct values hashed)",
+         f"{build['table_one_time_values']:,}", f"{build['table_one_time_s']:.2f}"],
+        ["aligned column, one-time build (rows)", f"{rows:,}",
+         f"{build['aligned_one_time_s']:.2f}"],
+        ["unchanged-source check (every large read)", "0", f"{build['unchanged_check_s']:.3f}"],
+        ["pseudonym table after 1% new rows", f"{build['table_incremental_values']:,}",
+         f"{build['table_incremental_s']:.2f}"],
+        ["aligned column after 1% new rows (append)", f"{build['aligned_append_rows']:,}",
+         f"{build['aligned_append_s']:.2f}"],
+        ["aligned column after one row moved (full rebuild)", f"{rows:,}",
+         f"{build['aligned_rebuild_s']:.2f}"]])
     print_rows("HMAC-SM3 in Python, µs a value", ["way", "µs"],
                [[name, f"{us:.2f}"] for name, us in hashing.items()])
     path = write_result("deid_read", {
         "rows": rows, "runs": runs, "generate_s": round(generated, 2),
-        "pseudonym_table": {k: round(v, 3) if isinstance(v, float) else v
-                            for k, v in build.items()},
+        "build": build,
         "hmac_sm3_us_per_value": hashing, "timings": timings}, comparisons)
     print(f"wrote {path}")
 

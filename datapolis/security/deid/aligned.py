@@ -65,6 +65,7 @@ def _ensure_bookkeeping(engine: DuckDBEngine) -> None:
     if engine.table_exists(SOURCES):
         return
     with lock(SOURCES):
+        engine.create_schema(SCHEMA)
         engine.execute(f"CREATE TABLE IF NOT EXISTS {TableName.parse(SOURCES).sql} ("
                        "aligned VARCHAR, source VARCHAR, source_column VARCHAR, "
                        "source_rows BIGINT, checksum HUGEINT, last_rowid BIGINT, "
@@ -76,49 +77,69 @@ def _pseudonym(context: KeyContext, value_sql: str) -> str:
             f"ELSE coalesce(p.pseudonym, {context.pseudonym_function()}({value_sql})) END")
 
 
+def _state(engine: DuckDBEngine, target: str, source: str, column: str) -> tuple[
+        dict[str, int] | None, dict[str, int]]:
+    """The last build's record of `target` and the source column as it is now, in one
+    snapshot; `prefix_*` cover the rows up to the recorded last rowid."""
+    stored = engine.query(f"SELECT source_rows, checksum, last_rowid FROM "
+                          f"{TableName.parse(SOURCES).sql} WHERE {_WHERE}",
+                          _ids(target, source, column)).to_pylist()
+    last = int(stored[0]["last_rowid"]) if stored and engine.table_exists(target) else -1
+    quoted = quote_identifier(column)
+    now = engine.query(
+        f"SELECT count(*) AS n, coalesce(sum(hash(rowid, {quoted})), 0) AS sum, "
+        f"coalesce(max(rowid), -1) AS last, "
+        f"count(*) FILTER (WHERE rowid <= {last}) AS prefix_n, "
+        f"coalesce(sum(hash(rowid, {quoted})) FILTER (WHERE rowid <= {last}), 0) AS prefix_sum "
+        f"FROM {TableName.parse(source).sql}").to_pylist()[0]
+    return (stored[0] if stored and last >= 0 else None), now
+
+
+_WHERE = "aligned = ? AND source = ? AND source_column = ?"
+
+
+def _ids(target: str, source: str, column: str) -> list[str]:
+    return [target, str(TableName.parse(source)), column]
+
+
+def _unchanged(stored: dict[str, int] | None, now: dict[str, int]) -> bool:
+    return stored is not None and (now["n"], now["sum"]) == (stored["source_rows"],
+                                                             stored["checksum"])
+
+
 def ensure(engine: DuckDBEngine, key: bytes, source: str, column: str,
            family: str = "") -> Aligned:
     """Bring the aligned pseudonym column of `source.column` under `key` up to date."""
+    target = table_for(key, source, column)
+    _ensure_bookkeeping(engine)
+    with engine.transaction():  # the check every large read makes: one scan of the column
+        if _unchanged(*_state(engine, target, source, column)):
+            return Aligned(target, source, column)
     pseudonyms = refresh(engine, key, source, column, family).table
     context = KeyContext(key)
     install(engine, context)  # for values written after the pseudonym table's refresh
-    target = table_for(key, source, column)
     target_sql = TableName.parse(target).sql
-    source_sql = TableName.parse(source).sql
     quoted = quote_identifier(column)
-    ids = [target, str(TableName.parse(source)), column]
-    where = "aligned = ? AND source = ? AND source_column = ?"
-    _ensure_bookkeeping(engine)
     with lock(target), engine.transaction():
-        stored = engine.query(f"SELECT source_rows, checksum, last_rowid FROM "
-                              f"{TableName.parse(SOURCES).sql} WHERE {where}", ids).to_pylist()
-        last = int(stored[0]["last_rowid"]) if stored else -1
-        now = engine.query(
-            f"SELECT count(*) AS n, coalesce(sum(hash(rowid, {quoted})), 0) AS sum, "
-            f"coalesce(max(rowid), -1) AS last, "
-            f"count(*) FILTER (WHERE rowid <= {last}) AS prefix_n, "
-            f"coalesce(sum(hash(rowid, {quoted})) FILTER (WHERE rowid <= {last}), 0) "
-            f"AS prefix_sum FROM {source_sql}").to_pylist()[0]
-        exists = engine.table_exists(target)
-        if stored and exists and (now["n"], now["sum"]) == (stored[0]["source_rows"],
-                                                           stored[0]["checksum"]):
+        stored, now = _state(engine, target, source, column)
+        if _unchanged(stored, now):  # another thread built it meanwhile
             return Aligned(target, source, column)
-        appending = (stored and exists and (now["prefix_n"], now["prefix_sum"])
-                     == (stored[0]["source_rows"], stored[0]["checksum"]))
         value = f"CAST(s.{quoted} AS VARCHAR)"
         select = (f"SELECT s.rowid AS r, hash(s.{quoted}) AS h, "
                   f"{_pseudonym(context, value)} AS pseudonym "
-                  f"FROM {source_sql} s LEFT JOIN {TableName.parse(pseudonyms).sql} p "
-                  f"ON p.value = {value}")
-        if appending:
-            engine.execute(f"INSERT INTO {target_sql} {select} WHERE s.rowid > {last} "
-                           "ORDER BY s.rowid")
+                  f"FROM {TableName.parse(source).sql} s "
+                  f"LEFT JOIN {TableName.parse(pseudonyms).sql} p ON p.value = {value}")
+        if stored is not None and (now["prefix_n"], now["prefix_sum"]) == (
+                stored["source_rows"], stored["checksum"]):
+            engine.execute(f"INSERT INTO {target_sql} {select} "
+                           f"WHERE s.rowid > {int(stored['last_rowid'])} ORDER BY s.rowid")
             action: Action = "appended"
             written = int(now["n"]) - int(now["prefix_n"])
         else:
             engine.execute(f"CREATE OR REPLACE TABLE {target_sql} AS {select} ORDER BY s.rowid")
             action, written = "rebuilt", int(now["n"])
-        engine.execute(f"DELETE FROM {TableName.parse(SOURCES).sql} WHERE {where}", ids)
+        ids = _ids(target, source, column)
+        engine.execute(f"DELETE FROM {TableName.parse(SOURCES).sql} WHERE {_WHERE}", ids)
         engine.execute(f"INSERT INTO {TableName.parse(SOURCES).sql} VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [*ids, now["n"], now["sum"], now["last"],
                         datetime.now(UTC).replace(tzinfo=None)])

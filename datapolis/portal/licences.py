@@ -7,22 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from datapolis.portal.datasets import OpenKind
-from datapolis.web.i18n import N_
 
 
 @dataclass(frozen=True)
 class Licence:
     id: str  # CKAN's license_id
-    title: str  # an English msgid
+    title: str  # the English title
     title_zh: str
     url: str | None  # the licence's own page; None: the portal's page for it
 
 
 LICENCES: dict[OpenKind, Licence] = {
-    "unconditional": Licence("cc-by-4.0", N_("Creative Commons Attribution 4.0"),
+    "unconditional": Licence("cc-by-4.0", "Creative Commons Attribution 4.0",
                              "知识共享署名 4.0 协议",
                              "https://creativecommons.org/licenses/by/4.0/"),
-    "conditional": Licence("conditional-use", N_("Conditional open-data use agreement"),
+    "conditional": Licence("conditional-use", "Conditional open-data use agreement",
                            "有条件开放数据使用协议", None),
 }
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from datapolis.catalog.enums import CatalogType
-from datapolis.web.i18n import N_
 
 EU_DATA_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 
@@ -20,37 +19,37 @@ EU_DATA_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 @dataclass(frozen=True)
 class Theme:
     code: str  # stable; the CKAN group name and the last segment of the concept's IRI
-    name: str  # an English msgid; pages translate it
+    name: str  # the English label
     name_zh: str  # the Chinese label, also carried in the RDF
     eu: str  # the EU data-theme code it matches (ECON, SOCI, ...)
     keywords: tuple[str, ...]
 
 
 THEMES: tuple[Theme, ...] = (
-    Theme("economy", N_("Economy and enterprises"), "经济建设", "ECON",
+    Theme("economy", "Economy and enterprises", "经济建设", "ECON",
           ("企业", "经济", "市场", "工商", "股东", "投资", "出资", "产业", "商贸", "个体")),
-    Theme("credit", N_("Credit services"), "信用服务", "ECON",
+    Theme("credit", "Credit services", "信用服务", "ECON",
           ("信用", "失信", "处罚", "许可", "双公示", "红黑名单")),
-    Theme("education", N_("Education, science and technology"), "教育科技", "EDUC",
+    Theme("education", "Education, science and technology", "教育科技", "EDUC",
           ("教育", "学历", "学校", "学位", "学籍", "科技", "人才", "文化")),
-    Theme("health", N_("Health"), "卫生健康", "HEAL",
+    Theme("health", "Health", "卫生健康", "HEAL",
           ("医疗", "卫生", "健康", "医院", "接种", "疾病", "药品")),
-    Theme("social", N_("Livelihood and social security"), "民生服务", "SOCI",
+    Theme("social", "Livelihood and social security", "民生服务", "SOCI",
           ("人口", "户籍", "家庭", "社保", "就业", "养老", "低保", "救助", "婚姻", "残疾",
            "民政", "老人")),
-    Theme("environment", N_("Resources and environment"), "资源环境", "ENVI",
+    Theme("environment", "Resources and environment", "资源环境", "ENVI",
           ("环境", "生态", "水质", "空气", "污染", "气象", "自然资源", "林业")),
-    Theme("urban", N_("Urban construction and housing"), "城市建设", "REGI",
+    Theme("urban", "Urban construction and housing", "城市建设", "REGI",
           ("不动产", "房屋", "住房", "土地", "城市", "网格", "地址", "门牌", "规划", "建设")),
-    Theme("transport", N_("Transport"), "交通出行", "TRAN",
+    Theme("transport", "Transport", "交通出行", "TRAN",
           ("交通", "道路", "公交", "车辆", "出行", "停车", "客运")),
-    Theme("utilities", N_("Energy and public utilities"), "公用事业", "ENER",
+    Theme("utilities", "Energy and public utilities", "公用事业", "ENER",
           ("供水", "用水", "水费", "抄表", "燃气", "供热", "电力", "能源")),
-    Theme("agriculture", N_("Agriculture and rural affairs"), "农业农村", "AGRI",
+    Theme("agriculture", "Agriculture and rural affairs", "农业农村", "AGRI",
           ("农业", "农村", "种植", "养殖", "农产品", "乡村")),
-    Theme("safety", N_("Public safety"), "公共安全", "JUST",
+    Theme("safety", "Public safety", "公共安全", "JUST",
           ("公安", "治安", "消防", "应急", "安全生产", "司法", "法律")),
-    Theme("government", N_("Government and public administration"), "政府治理", "GOVE",
+    Theme("government", "Government and public administration", "政府治理", "GOVE",
           ("政务", "机构", "基层治理", "事件", "证照", "办件")),
 )
 BY_CODE = {theme.code: theme for theme in THEMES}

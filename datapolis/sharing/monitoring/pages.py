@@ -4,6 +4,8 @@ acknowledgement for the bureau)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -34,8 +36,9 @@ STATE_LABELS = {"open": N_("Open"), "acknowledged": N_("Acknowledged"), "all": N
 @router.get("/sharing/monitor", response_class=HTMLResponse)
 def monitor(request: Request, session: SessionDep, principal: UsageReader,
             period: str = "24h", interval: str = "hour") -> HTMLResponse:
-    if period == "90d" or (period == "30d" and interval == "hour"):
-        interval = "day" if interval == "hour" and period == "90d" else interval
+    if period in stats.PERIODS and interval == "hour" \
+            and stats.PERIODS[period] > timedelta(hours=stats.MAX_HOUR_POINTS):
+        interval = "day"  # too many hourly points: show days rather than refuse
     try:
         w = stats.window(period, interval)
     except UserError:

@@ -62,6 +62,8 @@ def test_the_bureau_sees_every_call_and_chart(client: TestClient) -> None:
     daily = client.get("/sharing/monitor?period=7d&interval=day", headers=HTML)
     assert daily.status_code == 200
     assert client.get("/sharing/monitor?period=1y", headers=HTML).status_code == 200
+    quarter = client.get("/sharing/monitor?period=90d&interval=hour", headers=HTML)
+    assert quarter.status_code == 200 and '<option value="day" selected>' in quarter.text
     volume = client.get("/api/sharing/monitor/volume").json()
     assert sum(p["calls"] for p in volume) == 8
     kinds = client.get("/api/sharing/monitor/interfaces?period=7d").json()

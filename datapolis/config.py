@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "https://data.example.gov.cn), the base of its stable DCAT IRIs and of the links in "
         "CKAN API answers. Empty means the address each request came to."
     )
+    portal_api_calls_per_minute: int = Field(
+        60, ge=1, le=100_000, description="Open-API calls one key may make per minute; more "
+        "are answered 429 with Retry-After."
+    )
+    portal_posts_per_hour: int = Field(
+        5, ge=1, le=10_000, description="Public data requests and error reports one address "
+        "may file per hour (a rate limit instead of a captcha)."
+    )
     share_page_rows: int = Field(
         1000, ge=1, le=100_000, description="Most records one filtered-query page of a sharing "
         "interface returns (`limit` may ask for fewer)."

@@ -26,6 +26,7 @@ from datapolis.config import Settings, get_settings
 from datapolis.demo import catalog as demo_catalog
 from datapolis.demo import highway, servers
 from datapolis.demo import quality as demo_quality
+from datapolis.demo import sharing as demo_sharing
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest
@@ -220,6 +221,7 @@ def land(
                                           keyring=context.keyring)
         base_seconds = time.monotonic() - started
         quality = demo_quality.run(registry, warehouse)  # rules, checks, issues, a few moves
+        shared = demo_sharing.run(registry)  # applications and grants between departments
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -236,6 +238,10 @@ def land(
     console.print(f"Quality: {quality.rules} rules on {quality.runs} tables checked, "
                   f"{quality.issues} issues (问题工单), {quality.moved} moved by department "
                   "users.", soft_wrap=True, highlight=False)
+    console.print(f"Sharing: {len(shared.applications)} applications, {len(shared.granted)} "
+                  f"granted ({len(shared.revoked)} since revoked), {len(shared.rejected)} "
+                  f"rejected, {len(shared.waiting)} waiting for the provider.", soft_wrap=True,
+                  highlight=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(1)
 

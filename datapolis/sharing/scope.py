@@ -362,8 +362,10 @@ def both(first: str | None, second: str | None) -> str | None:
     return f"({first}) and ({second})"
 
 
-# Columns that hold a row's administrative division (GB/T 2260), best first.
-DIVISION_COLUMNS = ("division_code", "xzqh_dm", "xzqh", "qhdm", "county_code", "district_code")
+# Columns that hold a row's administrative division (GB/T 2260), best first; street (乡镇街道)
+# and community codes start with their county's code, so a county prefix works on them too.
+DIVISION_COLUMNS = ("division_code", "xzqh_dm", "xzqh", "qhdm", "county_code", "district_code",
+                    "jdxz_dm", "street_code", "sqjc_dm")
 
 
 def division_scope(columns: Collection[str], division_code: str) -> str | None:

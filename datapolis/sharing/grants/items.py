@@ -178,6 +178,7 @@ def effective(allowed: Mapping[str, Allowed], items: Iterable[GrantedItem]
 def describe(item: GrantedItem) -> str:
     """`column:method(param=value, …)` for lists and messages."""
     shown = f"{item.column}:{item.method}"
-    if not item.params:
+    params = {k: v for k, v in item.params.items() if v != ""}
+    if not params:
         return shown
-    return shown + "(" + ", ".join(f"{k}={v}" for k, v in item.params.items()) + ")"
+    return shown + "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"

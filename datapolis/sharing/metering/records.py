@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,9 +57,14 @@ def params_hash(params: Mapping[str, Any]) -> str:
     return sm3(text.encode()).hex()
 
 
+def _fields(call: Call) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every value, 10x the cost on the request path.
+    return {name: getattr(call, name) for name in _FIELDS}
+
+
 def to_journal(record_id: str, call: Call) -> bytes:
     """One journal line: the record id and every field, times as ISO-8601 UTC."""
-    data = asdict(call)
+    data = _fields(call)
     for name in _DATETIMES:
         data[name] = data[name].astimezone(UTC).isoformat()
     data["record_id"] = record_id
@@ -79,7 +84,7 @@ def from_journal(line: bytes) -> tuple[str, Call]:
 
 def to_row(record_id: str, call: Call) -> dict[str, Any]:
     """The share_calls row of a call (column names as in models.ShareCall)."""
-    row = asdict(call)
+    row = _fields(call)
     row["record_id"] = record_id
     row["bytes_out"] = row.pop("bytes")
     row["rows_out"] = row.pop("rows")

@@ -182,3 +182,21 @@ def test_lists_by_side(world: World) -> None:
         assert service.may_see(person(session, "org_user"), application)  # the provider's
         assert service.may_see(person(session, "platform_admin"), application)
         assert not service.may_see(person(session, "auditor"), application)
+
+
+def test_another_departments_admin_cannot_decide(world: World) -> None:
+    from datapolis.orgs import service as orgs_service
+    from datapolis.orgs.models import Organisation, Role
+
+    with world.registry.session() as session:
+        other = orgs_service.create_user(
+            session, username="county_admin", password="correct-horse-battery",
+            role=Role.ORG_ADMIN, org=session.get(Organisation, world.city.county_dept.id))
+        assert other.id
+        application = file(session, world)
+        with pytest.raises(NotAllowed, match="providing department"):
+            service.approve(session, application, person(session, "county_admin"))
+        with pytest.raises(NotAllowed, match="providing department"):
+            service.reject(session, application, person(session, "county_admin"), comment="x")
+        assert service.queue(session, person(session, "county_admin")) == []
+        assert application.state == State.PROVIDER_REVIEW

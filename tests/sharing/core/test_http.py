@@ -173,3 +173,13 @@ def test_pages_apply_decide_and_revoke(web: tuple[TestClient, World]) -> None:
         "csrf_token": csrf(grant_page.text), "reason": "test"}, follow_redirects=False)
     assert revoked.status_code == 303
     assert client.get(f"/sharing/grants/{code}").text.count("test") >= 1
+
+
+def test_a_published_entry_page_links_to_the_apply_form(web: tuple[TestClient, World]) -> None:
+    client, world = web
+    login(client, "county_user")
+    page = client.get(f"/catalog/entries/{world.resource}")
+    assert page.status_code == 200
+    assert "/sharing/apply?resource=" in page.text
+    closed = client.get(f"/catalog/entries/{world.closed_resource}")
+    assert "/sharing/apply?resource=" not in closed.text

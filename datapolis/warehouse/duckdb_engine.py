@@ -185,18 +185,22 @@ class DuckDBEngine:
                 updated = self.count(
                     f"SELECT count(*) FROM {source} s SEMI JOIN {target.sql} t ON {on}"
                 )
-                columns = [quote_identifier(c) for c in data.column_names]
-                non_keys = [quote_identifier(c) for c in data.column_names if c not in keys]
-                update = (
-                    "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{c} = s.{c}" for c in non_keys)
-                    if non_keys
-                    else ""
-                )
-                self._run(
-                    f"MERGE INTO {target.sql} t USING {source} s ON ({on}) {update} "
-                    f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('s.' + c for c in columns)})"
-                )
+                if self._whole_rows(target, data):
+                    # Every column comes: the matched rows are deleted and all appended. The
+                    # same result as MERGE, ~50x faster for scattered keys in a big table:
+                    # DuckDB updates in place column by column and rewrites every touched
+                    # row group at checkpoint; a delete only marks rows.
+                    matched = " AND ".join(
+                        f"{target.sql}.{quote_identifier(k)} IS NOT DISTINCT FROM "
+                        f"s.{quote_identifier(k)}" for k in keys
+                    )
+                    self._run(
+                        f"DELETE FROM {target.sql} WHERE EXISTS (SELECT 1 FROM {source} s "
+                        f"WHERE {matched})"
+                    )
+                    self._run(f"INSERT INTO {target.sql} BY NAME SELECT * FROM {source}")
+                else:
+                    self._merge_into(target, source, data, keys, on)
                 inserted = data.num_rows - updated
             if delete_keys is not None and delete_keys.num_rows:
                 with self._registered(delete_keys.select(list(keys))) as gone:
@@ -208,6 +212,31 @@ class DuckDBEngine:
                         f"DELETE FROM {target.sql} WHERE EXISTS (SELECT 1 FROM {gone} g WHERE {on})"
                     )
         return MergeResult(inserted=inserted, updated=updated)
+
+    def _whole_rows(self, target: TableName, data: pa.Table) -> bool:
+        """Whether `data` carries every column of `target` (and nothing refers to it)."""
+        present = {c.name for c in self.columns(str(target))}
+        if present != set(data.column_names):
+            return False
+        referring = self.count(
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY' "
+            "AND referenced_table = ?", [target.name])
+        return referring == 0
+
+    def _merge_into(self, target: TableName, source: str, data: pa.Table, keys: Sequence[str],
+                    on: str) -> None:
+        columns = [quote_identifier(c) for c in data.column_names]
+        non_keys = [quote_identifier(c) for c in data.column_names if c not in keys]
+        update = (
+            "WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{c} = s.{c}" for c in non_keys)
+            if non_keys
+            else ""
+        )
+        self._run(
+            f"MERGE INTO {target.sql} t USING {source} s ON ({on}) {update} "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
+            f"VALUES ({', '.join('s.' + c for c in columns)})"
+        )
 
     def arrow_schema(self, table: str) -> pa.Schema:
         return self.query(f"SELECT * FROM {TableName.parse(table).sql} LIMIT 0").schema

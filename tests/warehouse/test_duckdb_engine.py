@@ -175,3 +175,30 @@ def test_what_could_break_out_of_quotes_is_refused(name: str) -> None:
     assert not is_identifier(name)
     with pytest.raises(WarehouseError, match="invalid column"):
         check_identifier(name, "column")
+
+
+def test_merge_of_whole_rows_and_of_some_columns_agree_with_an_upsert(
+    engine: DuckDBEngine,
+) -> None:
+    base = pa.table({"k": ["a", None, "c"], "v": [1, 2, 3], "w": ["x", "y", "z"]})
+    engine.merge("std.u", base, keys=["k"])
+    # every column: deleted and appended (a null key matches a null key, as in MERGE)
+    whole = engine.merge("std.u", pa.table({"k": [None, "d"], "v": [20, 4], "w": ["Y", "q"]}),
+                         keys=["k"])
+    # some columns: the others keep their values
+    some = engine.merge("std.u", pa.table({"k": ["a"], "v": [10]}), keys=["k"])
+    assert (whole.inserted, whole.updated, some.updated) == (1, 1, 1)
+    rows = engine.query("SELECT k, v, w FROM std.u ORDER BY k NULLS FIRST").to_pylist()
+    assert rows == [{"k": None, "v": 20, "w": "Y"}, {"k": "a", "v": 10, "w": "x"},
+                    {"k": "c", "v": 3, "w": "z"}, {"k": "d", "v": 4, "w": "q"}]
+
+
+def test_merge_into_a_referenced_table_updates_in_place(engine: DuckDBEngine) -> None:
+    engine.execute("CREATE SCHEMA std")
+    engine.execute("CREATE TABLE std.parent (id BIGINT PRIMARY KEY, name VARCHAR)")
+    engine.execute("CREATE TABLE std.child (id BIGINT, parent BIGINT REFERENCES std.parent(id))")
+    engine.execute("INSERT INTO std.parent VALUES (1, 'a')")
+    engine.execute("INSERT INTO std.child VALUES (10, 1)")
+    engine.merge("std.parent", people([1, 2], ["A", "b"]), keys=["id"])
+    rows = engine.query("SELECT id, name FROM std.parent ORDER BY id").to_pylist()
+    assert rows == [{"id": 1, "name": "A"}, {"id": 2, "name": "b"}]

@@ -183,3 +183,30 @@ def test_a_published_entry_page_links_to_the_apply_form(web: tuple[TestClient, W
     assert "/sharing/apply?resource=" in page.text
     closed = client.get(f"/catalog/entries/{world.closed_resource}")
     assert "/sharing/apply?resource=" not in closed.text
+
+
+def test_change_a_grant_over_the_api(web: tuple[TestClient, World]) -> None:
+    client, world = web
+    county, provider = bearer(client, "county_user"), bearer(client, "org_admin")
+    made = client.post("/api/sharing/applications", json=body(world, world.open_resource),
+                       headers=county)
+    grant = made.json()["grant"]
+    assert made.json()["state"] == "granted" and grant
+    assert client.patch(f"/api/sharing/grants/{grant}", json={"row_scope": ""},
+                        headers=county).status_code == 403
+    changed = client.patch(f"/api/sharing/grants/{grant}", headers=provider, json={
+        "row_scope": 'xzqh_dm in ("371302", "371311")', "rows_per_day": 100,
+        "methods": {"xb": {"method": "suppress"}}})
+    assert changed.status_code == 200, changed.text
+    shown = changed.json()
+    assert shown["row_scope"] == 'xzqh_dm in ("371302", "371311")'
+    assert shown["rows_per_day"] == 100 and shown["calls_per_day"] is None
+    assert {i["column"]: i["method"] for i in shown["items"]}["xb"] == "suppress"
+    looser = client.patch(f"/api/sharing/grants/{grant}", headers=provider,
+                          json={"methods": {"xm": {"method": "keep"}}})
+    assert looser.status_code == 400 and "shows more" in looser.json()["detail"]
+    everything = client.patch(f"/api/sharing/grants/{grant}", headers=provider,
+                              json={"row_scope": ""})
+    assert everything.json()["row_scope"] is None
+    listed = client.get("/api/sharing/grants", headers=county).json()
+    assert [g["code"] for g in listed] == [grant]

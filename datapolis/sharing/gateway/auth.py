@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from datapolis.orgs import service as orgs
 from datapolis.security.crypto import DecryptionError
-from datapolis.sharing.gateway import credentials
 from datapolis.sharing.gateway.client import (
     APP_KEY_HEADER,
     NONCE_HEADER,
@@ -71,7 +70,7 @@ def _signed(request: Request, session: Session, body: bytes, app_key: str,
     if not stamp.isdigit() or not NONCE.match(nonce) or not sent:
         raise Refused(401, "bad_signature", f"{TIMESTAMP_HEADER} must be Unix seconds, "
                       f"{NONCE_HEADER} 16-64 of A-Z a-z 0-9 - _, and {SIGNATURE_HEADER} set")
-    state = credentials.app_state(session, app_key)
+    state = gateway.app_state(session, app_key)
     if state is None or state.revoked:
         raise Refused(401, "unknown_app", f"no active app with key {app_key!r}")
     if state.sealed is None or state.algorithm is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from datapolis.errors import UserError
@@ -22,6 +22,17 @@ from datapolis.security.audit import service as audit
 from datapolis.security.crypto import Keyring
 from datapolis.sharing.gateway.client import ALGORITHMS
 from datapolis.sharing.gateway.models import SigningSecret
+
+_issued = 0  # moves whenever this process issues a secret, so caches read apps again
+
+
+def issued_generation() -> int:
+    return _issued
+
+
+def _bump(_session: Session) -> None:
+    global _issued
+    _issued += 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,7 @@ def issue(session: Session, keyring: Keyring, *, app: ApiApp,
     session.flush()
     audit.record(session, kind="app.signing_issued", org=app.org.code,
                  details={"app": app.app_key, "algorithm": algorithm})
+    event.listen(session, "after_commit", _bump, once=True)
     return Issued(app.app_key, algorithm, secret)
 
 
@@ -77,12 +89,15 @@ class AppState:
     sealed: str | None  # None: the app has no usable signing secret
 
 
+_APP_STATE = (
+    select(ApiApp.id, ApiApp.org_id, ApiApp.revoked_at, ApiApp.secret_hash,
+           SigningSecret.algorithm, SigningSecret.sealed, SigningSecret.secret_hash)
+    .outerjoin(SigningSecret, SigningSecret.app_id == ApiApp.id)
+    .where(ApiApp.app_key == bindparam("app_key")))
+
+
 def app_state(session: Session, app_key: str) -> AppState | None:
-    row = session.execute(
-        select(ApiApp.id, ApiApp.org_id, ApiApp.revoked_at, ApiApp.secret_hash,
-               SigningSecret.algorithm, SigningSecret.sealed, SigningSecret.secret_hash)
-        .outerjoin(SigningSecret, SigningSecret.app_id == ApiApp.id)
-        .where(ApiApp.app_key == app_key)).one_or_none()
+    row = session.connection().execute(_APP_STATE, {"app_key": app_key}).one_or_none()
     if row is None:
         return None
     app_id, org_id, revoked_at, app_hash, algorithm, sealed, sealed_hash = row

@@ -52,7 +52,9 @@ def view_of(ctx: Context) -> reads.View:
 
 
 def records(data: pa.Table) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = data.drop_columns([reads.KEY_ALIAS]).to_pylist()
+    if reads.KEY_ALIAS in data.column_names:
+        data = data.drop_columns([reads.KEY_ALIAS])
+    rows: list[dict[str, Any]] = data.to_pylist()
     return rows
 
 
@@ -81,7 +83,7 @@ def lookup(key: str) -> Work:
         predicates, params = reads.where(ctx.session, ctx.gateway.keyring, view,
                                          [_key_filter(view, [key])])
         data = reads.read(ctx.warehouse, view, view.plan, predicates, params, limit=1,
-                          order=False)
+                          order=False, key=False)
         if data.num_rows == 0:
             if view.scope_sql and _exists_outside_scope(ctx, view, key):
                 # Told apart in the call record (for the alerts), never in the answer.

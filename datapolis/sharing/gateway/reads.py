@@ -183,11 +183,14 @@ def selected(view: View, select: str | None) -> Plan:
 
 
 def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool,
-               limit: int | None) -> str:
+               limit: int | None, key: bool = True) -> str:
+    """The SELECT; with `key`, the raw key comes along as KEY_ALIAS (for cursors and batch
+    answers; callers drop it before anything leaves)."""
     context = plan.context
     parts = [f"{expression(rule, context)} AS {quote_identifier(rule.column)}"
              for rule in plan.rules]
-    parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
+    if key or order:
+        parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
     sql = f"SELECT {', '.join(parts)} FROM {TableName.parse(view.table).sql}"
     if predicates:
         sql += " WHERE " + " AND ".join(predicates)
@@ -199,9 +202,10 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
 
 
 def read(engine: Engine, view: View, plan: Plan, predicates: Sequence[str],
-         params: Sequence[object], *, limit: int, order: bool = True) -> pa.Table:
+         params: Sequence[object], *, limit: int, order: bool = True, key: bool = True
+         ) -> pa.Table:
     prepare(engine, view.table, plan, rows=limit)
-    return engine.query(select_sql(view, plan, predicates, order=order, limit=limit),
+    return engine.query(select_sql(view, plan, predicates, order=order, limit=limit, key=key),
                         list(params))
 
 

@@ -25,6 +25,9 @@ from datapolis.sharing.grants.service import (
 
 # How often another process's grant changes are looked for (one registry read).
 SYNC_SECONDS = 1.0
+# How long an app's signing state is trusted before it is read again: an app revoked, or its
+# secret rotated, through the identity slice stops signing within this time.
+APP_SECONDS = 1.0
 
 
 class GrantCache:
@@ -86,6 +89,7 @@ class Gateway:
     _secrets: dict[tuple[str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _workers: list[threading.Thread] = field(default_factory=list)
+    _apps: dict[str, tuple[float, int, credentials.AppState]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -102,6 +106,25 @@ class Gateway:
                 self._secrets[(app_key, sealed)] = found
         return found
 
+
+    def app_state(self, session: Session, app_key: str) -> credentials.AppState | None:
+        """The app's signing state, read again after APP_SECONDS or a re-issued secret."""
+        cached = self._apps.get(app_key)
+        now, issued = time.monotonic(), credentials.issued_generation()
+        if cached is not None and now - cached[0] < APP_SECONDS and cached[1] == issued:
+            return cached[2]
+        state = credentials.app_state(session, app_key)
+        if state is not None:  # unknown keys are not kept: anyone can make up many
+            with self._lock:
+                if len(self._apps) > 10_000:
+                    self._apps.clear()
+                self._apps[app_key] = (now, issued, state)
+        return state
+
+    def forget_apps(self) -> None:
+        """Read every app's state again on its next call."""
+        with self._lock:
+            self._apps.clear()
 
     def spawn(self, name: str, target: Callable[[], None]) -> None:
         """Run `target` in a thread the server waits for when it stops (bulk exports)."""

@@ -109,6 +109,8 @@ def test_unknown_revoked_unsigned_and_unissued_apps_are_refused(gateway: Gateway
         app = session.get(ApiApp, gateway.world.county_app)
         assert app is not None
         orgs.rotate_app_secret(session, app=app)  # rotated elsewhere: signing stops
+    # ... within the gateway's APP_SECONDS; the test does not wait for it.
+    gateway.client.app.state.share_gateway.forget_apps()
     assert gateway.get(url).json()["error"] == "unknown_app"
     key, secret = issue(gateway.world.registry, gateway.world.county_app)
     assert gateway.get(url, key=key, secret=secret).status_code == 200
@@ -116,6 +118,7 @@ def test_unknown_revoked_unsigned_and_unissued_apps_are_refused(gateway: Gateway
         app = session.get(ApiApp, gateway.world.county_app)
         assert app is not None
         orgs.revoke_app(session, app=app)
+    gateway.client.app.state.share_gateway.forget_apps()
     assert gateway.get(url, key=key, secret=secret).json()["error"] == "unknown_app"
 
 

@@ -14,8 +14,8 @@ from datapolis.ingest.service import secrets_keyring
 from datapolis.orgs import service as orgs_service
 from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
+from datapolis.standardise import stored
 from datapolis.standardise.api import BuildPublic, BuildRequest, recorded, registry_of
-from datapolis.standardise.spec import load_specs
 from datapolis.warehouse.deps import WarehouseDep
 
 router = APIRouter(prefix="/api/governance/base", tags=["governance"])
@@ -62,4 +62,5 @@ def visible_tables(request: Request, session: Session, principal: Principal
         return None
     below = orgs_service.descendant_ids(session, principal.org)
     codes = [o.code for o in orgs_service.list_organisations(session) if o.id in below]
-    return service.department_tables(load_specs(request.app.state.settings.home), codes)
+    specs = stored.effective_specs(session, request.app.state.settings.home)
+    return service.department_tables(specs, codes)

@@ -23,7 +23,8 @@ from datapolis.orgs.models import Organisation
 from datapolis.orgs.permissions import Permission
 from datapolis.quality.issues import service as issues
 from datapolis.standardise import build as std_build
-from datapolis.standardise.spec import Spec, get_spec, load_specs
+from datapolis.standardise import stored
+from datapolis.standardise.spec import Spec, get_spec
 from datapolis.warehouse.deps import WarehouseDep
 from datapolis.warehouse.engine import Engine
 from datapolis.web.i18n import N_
@@ -60,7 +61,7 @@ def _page(request: Request, session: Session, warehouse: Engine, principal: Prin
           library: str, field: str, department: str, page: int, error: str = "",
           status_code: int = 200) -> HTMLResponse:
     settings = request.app.state.settings
-    specs = load_specs(settings.home)
+    specs = stored.effective_specs(session, settings.home)
     departments = _departments(session, principal, specs)
     sources = visible_tables(request, session, principal)
     chosen = next((tables for org, tables in departments if org.code == department), None)
@@ -120,7 +121,7 @@ def rebuild(request: Request, layer: str, name: str, session: SessionDep,
     keyring = secrets_keyring(settings)
     try:
         if layer == "std":
-            spec = get_spec(load_specs(settings.home), name)
+            spec = get_spec(stored.effective_specs(session, settings.home), name)
             codes = std_build.load_code_tables(session)
             session.commit()  # one SQLite writer: the build records in its own units of work
             std_build.build(registry, warehouse, spec, trigger="page", keyring=keyring,

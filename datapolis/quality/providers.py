@@ -21,11 +21,11 @@ from datapolis.warehouse.layers import ODS_PREFIX
 STD_SCHEMA = "std"
 
 
-def _std_source(table: str) -> str | None:
-    from datapolis.standardise.spec import load_specs  # the specs are read only when needed
+def _std_source(session: Session, table: str) -> str | None:
+    from datapolis.standardise.stored import effective_specs  # read only when needed
 
     target = table.split(".", 1)[1]
-    spec = load_specs().get(target)
+    spec = effective_specs(session).get(target)
     if spec is None or not spec.sources:
         return None
     return spec.sources[0].rstrip("*")
@@ -49,7 +49,7 @@ def provider_orgs(session: Session, tables: Iterable[str]) -> dict[str, Organisa
             continue
         schema = table.split(".", 1)[0]
         if schema == STD_SCHEMA and "." in table:
-            source = _std_source(table)
+            source = _std_source(session, table)
             schema = source.split(".", 1)[0] if source else ""
         code = schema.removeprefix(ODS_PREFIX) if schema.startswith(ODS_PREFIX) else None
         found[table] = by_code.get(code) if code else None

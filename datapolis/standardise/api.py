@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from datapolis.errors import UserError
@@ -14,7 +14,8 @@ from datapolis.orgs.deps import Principal, SessionDep, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.registry.db import Registry
 from datapolis.standardise import build as std_build
-from datapolis.standardise.spec import get_spec, load_specs
+from datapolis.standardise import stored
+from datapolis.standardise.spec import get_spec
 from datapolis.warehouse.deps import WarehouseDep
 
 router = APIRouter(prefix="/api/governance", tags=["governance"])
@@ -24,6 +25,7 @@ Builder = Annotated[Principal, Depends(requires(Permission.MANAGE_GOVERNANCE))]
 
 class SpecPublic(BaseModel):
     table: str
+    origin: str = Field(description="shipped, home (<home>/standardise) or registry (edited)")
     title: str
     sources: list[str]
     pk: str
@@ -61,13 +63,49 @@ def registry_of(request: Request) -> Registry:
 
 
 @router.get("/std/specs")
-def list_specs(request: Request, _: Reader) -> list[SpecPublic]:
-    """The standardisation specs: shipped and the operator's (<home>/standardise)."""
-    return [SpecPublic(table=s.table, title=s.title, sources=list(s.sources), pk=s.pk,
+def list_specs(request: Request, session: SessionDep, _: Reader) -> list[SpecPublic]:
+    """The standardisation specs: shipped, the operator's (<home>/standardise) and those
+    edited through this API (the registry's), each replacing the one before."""
+    home = request.app.state.settings.home
+    where = stored.origins(session, home)
+    return [SpecPublic(table=s.table, origin=where.get(s.target, "shipped"), title=s.title,
+                       sources=list(s.sources), pk=s.pk,
                        columns={c: [step.label for step in steps]
                                 for c, steps in s.columns.items()},
                        dedupe_key=list(s.dedupe.key) if s.dedupe else [])
-            for s in load_specs(request.app.state.settings.home).values()]
+            for s in stored.effective_specs(session, home).values()]
+
+
+@router.get("/std/specs/{target}")
+def get_spec_document(request: Request, target: str, session: SessionDep, _: Reader,
+                      response: Response) -> dict[str, Any]:
+    """One spec as its JSON document, ready to edit and PUT back. `X-Spec-Origin` says where
+    it comes from: shipped, home or registry."""
+    found = stored.document(session, request.app.state.settings.home, target)
+    response.headers["X-Spec-Origin"] = found.origin
+    return found.body
+
+
+@router.put("/std/specs/{target}")
+def put_spec(request: Request, target: str, session: SessionDep, warehouse: WarehouseDep,
+             who: Builder, body: Annotated[dict[str, Any], Body()]) -> SpecPublic:
+    """Store a spec (validated whole first: shape, transforms and their arguments, code
+    tables, and the columns of its sources when they have landed; 422 says where it is
+    wrong and nothing is stored). It takes effect at the next build."""
+    spec = stored.save(session, body, target, actor=who.name,
+                       code_tables=std_build.load_code_tables(session), warehouse=warehouse)
+    return SpecPublic(table=spec.table, origin="registry", title=spec.title,
+                      sources=list(spec.sources), pk=spec.pk,
+                      columns={c: [step.label for step in steps]
+                               for c, steps in spec.columns.items()},
+                      dedupe_key=list(spec.dedupe.key) if spec.dedupe else [])
+
+
+@router.delete("/std/specs/{target}", status_code=204)
+def reset_spec(target: str, session: SessionDep, _: Builder) -> Response:
+    """Drop the edited spec: the shipped (or the operator's) file applies again."""
+    stored.reset(session, target)
+    return Response(status_code=204)
 
 
 @router.post("/std/build")
@@ -77,7 +115,7 @@ def build_std(request: Request, body: BuildRequest, session: SessionDep,
     if not body.names and not body.all:
         raise UserError("name std tables or set all to true")
     settings = request.app.state.settings
-    specs = load_specs(settings.home)
+    specs = stored.effective_specs(session, settings.home)
     todo = list(specs.values()) if body.all else [get_spec(specs, n) for n in body.names]
     registry = registry_of(request)
     codes = std_build.load_code_tables(session)

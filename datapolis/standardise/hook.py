@@ -11,7 +11,8 @@ import logging
 from datapolis.config import get_settings
 from datapolis.ingest import hooks
 from datapolis.standardise import build as std_build
-from datapolis.standardise.spec import load_specs, specs_reading
+from datapolis.standardise import stored
+from datapolis.standardise.spec import specs_reading
 from datapolis.warehouse.layers import ODS_PREFIX
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ def install() -> None:
 def on_landed(event: hooks.Landed) -> None:
     if not event.table.startswith(ODS_PREFIX):  # std and base builds announce themselves too
         return
-    for spec in specs_reading(load_specs(get_settings().home), event.table):
+    with event.registry.session() as session:
+        specs = stored.effective_specs(session, get_settings().home)
+    for spec in specs_reading(specs, event.table):
         result = std_build.build(event.registry, event.warehouse, spec,
                                  trigger=f"landing:{event.job_code}", keyring=event.keyring)
         log.info("rebuilt %s after %s landed: %d rows in, %d out", result.table, event.table,

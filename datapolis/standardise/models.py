@@ -1,4 +1,5 @@
-"""Registry records of governance builds: every std and base table build, with its counts."""
+"""Registry records of governance: every std and base table build with its counts, and the
+standardisation specs edited through the API (they override the shipped files)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datapolis.registry.base import Base, utcnow
+from datapolis.registry.base import Base, TimestampMixin, utcnow
 
 
 class GovernanceBuild(Base):
@@ -36,3 +37,15 @@ class GovernanceBuild(Base):
     # base: {"sources": {...}, "fields": {...}, "conflicts": n, "members": n}
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class StoredSpec(TimestampMixin, Base):
+    """A standardisation spec as edited (the JSON document, validated whole before it is
+    stored); it replaces the shipped spec (or the operator's file) with the same target."""
+
+    __tablename__ = "std_specs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(63), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(128))

@@ -32,6 +32,7 @@ class RunResult:
 def run_once(session: Session, rules: Rules, *, now: datetime | None = None,
              max_hours: int | None = HOURS_PER_RUN) -> RunResult:
     now = now or utcnow()
+    rollup.state(session, lock=True)  # one run at a time (see rollup.state)
     pending = rollup.pending_hours(session, now)
     hours = rollup.refresh(session, now, max_hours=max_hours)
     since = max(pending[0] if pending else now - HOUR, now - ALERT_LOOKBACK)

@@ -79,8 +79,11 @@ def _roll_hour(session: Session, hour: datetime) -> None:
         ["hour", "resource_code", "interface", "bucket", "calls"], histogram))
 
 
-def state(session: Session) -> MonitorState:
-    found = session.get(MonitorState, 1)
+def state(session: Session, *, lock: bool = False) -> MonitorState:
+    """The watermark row; `lock` holds it (PostgreSQL: FOR UPDATE) until the transaction ends,
+    so two runs (the server's thread and a CLI or API run) never re-roll an hour at once and
+    count it twice. SQLite serialises writers by itself."""
+    found = session.get(MonitorState, 1, with_for_update=lock)
     if found is None:
         found = MonitorState(id=1, last_call_id=0, rolled_until=None, evaluated_at=None)
         session.add(found)
@@ -111,7 +114,7 @@ def refresh(session: Session, now: datetime, *, max_hours: int | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[datetime]:
     """Roll up the hours that need it (at most `max_hours`, oldest first, for a backfill in
     steps); returns the hours rolled."""
-    current = state(session)
+    current = state(session, lock=True)
     seen = queries.last_call_id(session)  # read first: later calls are re-rolled next time
     hours = pending_hours(session, now)
     if max_hours is not None:

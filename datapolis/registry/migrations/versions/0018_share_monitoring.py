@@ -58,6 +58,9 @@ def upgrade() -> None:
     sa.Column('evaluated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_share_monitor_state'))
     )
+    # The one watermark row exists from the start, so concurrent first runs lock it rather
+    # than race to create it.
+    op.execute("INSERT INTO share_monitor_state (id, last_call_id) VALUES (1, 0)")
     op.create_table('share_alerts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),

@@ -77,6 +77,22 @@ def test_an_update_in_place_rebuilds(engine: DuckDBEngine) -> None:
                    "raw = '110101200001010011' WHERE id = 2")
     assert ensure(engine).action == "rebuilt"
     check_rows(deid.read(engine, PEOPLE, plan()))
+    # A read finds a change itself, rebuilds, and leaves the column current.
+    engine.execute(f"UPDATE {PEOPLE} SET sfzh = 'y', raw = 'y' WHERE id = 4")
+    check_rows(deid.read(engine, PEOPLE, plan()))
+    assert ensure(engine).action == "unchanged"
+
+
+def test_several_aligned_columns_are_read_side_by_side(engine: DuckDBEngine) -> None:
+    both = Plan((Rule("sfzh", "pseudonym"), Rule("id"), Rule("raw", "pseudonym")), key=KEY)
+    only = Plan((Rule("raw", "pseudonym"), Rule("sfzh", "pseudonym")), key=KEY)
+    for each in (both, only):
+        read = deid.read(engine, PEOPLE, each)
+        assert read.column_names == each.columns
+        assert read.column("sfzh").to_pylist() == [pseudonym(v) for v in IDS]
+        assert read.column("raw").to_pylist() == [pseudonym(v) for v in IDS]
+    sql = deid.deidentified_select(PEOPLE, both, deid.plans.prepare(engine, PEOPLE, both))
+    assert engine.query(sql).equals(deid.read(engine, PEOPLE, both))
 
 
 def test_a_delete_and_reinsert_of_the_same_value_rebuilds(engine: DuckDBEngine) -> None:

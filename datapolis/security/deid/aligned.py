@@ -107,6 +107,15 @@ def _unchanged(stored: dict[str, int] | None, now: dict[str, int]) -> bool:
                                                              stored["checksum"])
 
 
+def current(engine: DuckDBEngine, key: bytes, source: str, column: str) -> Aligned | None:
+    """The aligned column when it matches the source in the caller's snapshot, else None."""
+    target = table_for(key, source, column)
+    if not engine.table_exists(SOURCES) or not _unchanged(*_state(engine, target, source,
+                                                                   column)):
+        return None
+    return Aligned(target, source, column)
+
+
 def ensure(engine: DuckDBEngine, key: bytes, source: str, column: str,
            family: str = "") -> Aligned:
     """Bring the aligned pseudonym column of `source.column` under `key` up to date."""
@@ -147,17 +156,29 @@ def ensure(engine: DuckDBEngine, key: bytes, source: str, column: str,
 
 
 def positional_source(source: str, columns: list[str], aligned: dict[str, Aligned],
-                      aliases: dict[str, str], context: KeyContext) -> str:
+                      aliases: dict[str, str], context: KeyContext, *,
+                      checked: bool = False) -> str:
     """A FROM item: the source's `columns` beside each aligned pseudonym under its alias,
-    paired by position and checked row by row (see the module's docstring)."""
+    paired by position and checked row by row (see the module's docstring). `checked` says
+    the caller compared the whole column with `current` in the same snapshot, so rows need
+    no check of their own."""
     selected = [f"s.{quote_identifier(c)}" for c in columns]
     joins = []
     for n, (column, found) in enumerate(aligned.items()):
         quoted = quote_identifier(column)
-        selected.append(
-            f"CASE WHEN a{n}.r = s.rowid AND a{n}.h = hash(s.{quoted}) THEN a{n}.pseudonym "
-            f"ELSE {context.pseudonym_function()}(CAST(s.{quoted} AS VARCHAR)) END "
-            f"AS {quote_identifier(aliases[column])}")
+        alias = quote_identifier(aliases[column])
+        if checked:
+            selected.append(f"a{n}.pseudonym AS {alias}")
+        else:
+            selected.append(
+                f"CASE WHEN a{n}.r = s.rowid AND a{n}.h = hash(s.{quoted}) THEN a{n}.pseudonym "
+                f"ELSE {context.pseudonym_function()}(CAST(s.{quoted} AS VARCHAR)) END "
+                f"AS {alias}")
         joins.append(f"POSITIONAL JOIN {TableName.parse(found.table).sql} a{n}")
+    if checked and not columns:
+        # Only aligned columns: the source adds nothing the row count does not already say.
+        first, *rest = joins
+        return (f"SELECT {', '.join(selected)} FROM "
+                f"{first.removeprefix('POSITIONAL JOIN ')} {' '.join(rest)}")
     return (f"SELECT {', '.join(selected)} FROM {TableName.parse(source).sql} s "
             f"{' '.join(joins)}")

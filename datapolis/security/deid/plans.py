@@ -173,21 +173,30 @@ def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None) 
                            for column, family in families.items()})
 
 
-def _read_beside(engine: Engine, table: str, plan: Plan, sources: Sources) -> pa.Table:
-    """A whole-table read with aligned pseudonyms, as two statements in one snapshot: the
-    other columns through their methods (a parallel scan, in table order) and the aligned
-    columns (a positional scan, which DuckDB runs on one thread), put side by side."""
-    assert plan.context is not None
-    found = dict(sources.aligned)
-    aliases = _aliases(plan, list(found))
-    rest = replace(plan, rules=tuple(r for r in plan.rules if r.column not in found))
+def _read_beside(engine: Engine, table: str, plan: Plan) -> pa.Table | None:
+    """A whole-table read with aligned pseudonyms, or None when a column is not current.
+
+    Three statements in one snapshot: the check that every aligned column matches its source
+    (`aligned.current`), the other columns through their methods (a parallel scan, in table
+    order) and the aligned columns alone (a positional scan, which DuckDB runs on one
+    thread); the two results are put side by side.
+    """
+    context = plan.context
+    if context is None or not isinstance(engine, DuckDBEngine):
+        return None
+    pseudonymised = [r.column for r in plan.rules if r.method == PSEUDONYM.name]
+    aliases = _aliases(plan, pseudonymised)
+    rest = replace(plan, rules=tuple(r for r in plan.rules if r.column not in aliases))
     with engine.transaction():
-        pseudonyms = engine.query(aligned.positional_source(table, [], found, aliases,
-                                                            plan.context))
+        found = {c: aligned.current(engine, context.key, table, c) for c in pseudonymised}
+        if any(a is None for a in found.values()):
+            return None
+        pseudonyms = engine.query(aligned.positional_source(
+            table, [], found, aliases, context, checked=True))  # type: ignore[arg-type]
         others = engine.query(deidentified_select(table, rest)) if rest.rules else None
     if others is not None and others.num_rows != pseudonyms.num_rows:
-        raise DeidError(f"{table} changed row count within one snapshot; read again")
-    columns = [pseudonyms.column(aliases[rule.column]) if rule.column in found
+        return None  # cannot happen within one snapshot; the checked path is always right
+    columns = [pseudonyms.column(aliases[rule.column]) if rule.column in aliases
                else others.column(rule.column)  # type: ignore[union-attr]
                for rule in plan.rules]
     return pa.Table.from_arrays(columns, names=plan.columns)
@@ -196,9 +205,21 @@ def _read_beside(engine: Engine, table: str, plan: Plan, sources: Sources) -> pa
 def read(engine: Engine, table: str, plan: Plan, *, order_by: Sequence[str] = (),
          limit: int | None = None, offset: int = 0) -> pa.Table:
     """The plan's read of `table`; `order_by` with `limit`/`offset` pages through it."""
+    whole = not order_by and limit is None and not offset
+    alignable = (whole and plan.context is not None and isinstance(engine, DuckDBEngine)
+                 and any(r.method == PSEUDONYM.name for r in plan.rules)
+                 and aligned.possible(engine, table))
+    if alignable:
+        check_not_retired(engine, plan.key)  # type: ignore[arg-type]
+        found = _read_beside(engine, table, plan)  # the usual case: nothing changed
+        if found is not None:
+            return found
     sources = prepare(engine, table, plan, rows=limit)
-    if sources.aligned and not order_by and limit is None and not offset:
-        return _read_beside(engine, table, plan, sources)
+    if alignable:
+        found = _read_beside(engine, table, plan)
+        if found is not None:
+            return found
+        # A write landed between the build and the read: the row-checked statement.
     return engine.query(deidentified_select(table, plan, sources, order_by=order_by,
                                             limit=limit, offset=offset))
 

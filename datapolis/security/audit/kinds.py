@@ -49,6 +49,9 @@ KINDS: tuple[Kind, ...] = (
          ("app", "name")),
     Kind("app.secret_rotated", "an app's secret was replaced; its tokens end", ("app",)),
     Kind("app.revoked", "an app was disabled for good; its tokens end", ("app",)),
+    Kind("app.signing_issued", "an app was issued a secret that signs sharing-interface calls "
+         "(kept sealed, never logged); its previous secret and tokens end",
+         ("app", "algorithm")),
     Kind("source.registered", "a department database, file or API was registered as a source "
          "(the names of its credential fields, never their values)",
          ("source", "kind", "options", "secret_fields")),

@@ -27,6 +27,7 @@ from datapolis.demo import catalog as demo_catalog
 from datapolis.demo import highway, servers
 from datapolis.demo import quality as demo_quality
 from datapolis.demo import sharing as demo_sharing
+from datapolis.demo import traffic as demo_traffic
 from datapolis.demo.build import build_demo
 from datapolis.demo.city import seed_registry
 from datapolis.demo.manifest import MANIFEST, Manifest
@@ -222,6 +223,7 @@ def land(
         base_seconds = time.monotonic() - started
         quality = demo_quality.run(registry, warehouse)  # rules, checks, issues, a few moves
         shared = demo_sharing.run(registry)  # applications and grants between departments
+        traffic = demo_traffic.generate(settings, registry, warehouse)  # calls to monitor
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -242,6 +244,13 @@ def land(
                   f"granted ({len(shared.revoked)} since revoked), {len(shared.rejected)} "
                   f"rejected, {len(shared.waiting)} waiting for the provider.", soft_wrap=True,
                   highlight=False)
+    if traffic.existing:
+        console.print(f"Interface calls: {traffic.existing:,} call records already there.",
+                      soft_wrap=True, highlight=False)
+    else:
+        console.print(f"Interface calls: {traffic.live:,} signed calls through the gateway "
+                      f"on {traffic.grants} grants, {traffic.history:,} earlier calls recorded.",
+                      soft_wrap=True, highlight=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(1)
 

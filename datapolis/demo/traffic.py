@@ -31,6 +31,7 @@ from datapolis.sharing.gateway.interfaces import key_column
 from datapolis.sharing.grants import service as grants
 from datapolis.sharing.metering import Call, Meter, params_hash
 from datapolis.sharing.metering.limits import QUOTA_ZONE
+from datapolis.sharing.metering.queries import CallFilter, count_calls
 from datapolis.warehouse import Engine
 from datapolis.warehouse.engine import TableName, quote_identifier
 
@@ -63,6 +64,7 @@ class Traffic:
     live: int = 0
     history: int = 0
     statuses: dict[int, int] | None = None
+    existing: int = 0  # records already there: a second run adds none
 
 
 def targets(session: Session, warehouse: Engine, keyring: Keyring, now: datetime
@@ -186,6 +188,9 @@ def generate(settings: Settings, registry: Registry, warehouse: Engine, *, histo
     rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
     now = datetime.now(UTC)
     with registry.session() as session:
+        existing = count_calls(session, CallFilter())
+        if existing:
+            return Traffic(existing=existing)
         goals = targets(session, warehouse, Keyring.from_secret(settings.secret_key), now)
         granted = {(g.app_id, entry.resource_code) for g in grants.list_grants(session)
                    if (entry := session.get(CatalogEntry, g.entry_id)) is not None}

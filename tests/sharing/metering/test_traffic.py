@@ -52,6 +52,8 @@ def test_demo_traffic_goes_through_the_gateway_and_is_all_recorded(
     assert oldest is not None and oldest < datetime.now(UTC) - timedelta(days=7)
     assert {"lookup", "query", "openapi"} <= interfaces
     assert resources == {resource_code}
+    again = generate(settings, registry, warehouse)  # a second demo land adds no traffic
+    assert (again.existing, again.live, again.history) == (total, 0, 0)
 
 
 def test_no_live_grant_no_traffic(registry: Registry, warehouse: DuckDBEngine,

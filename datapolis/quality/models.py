@@ -87,3 +87,16 @@ class QualityResult(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     run: Mapped[QualityRun] = relationship(back_populates="results")
+
+
+class QualitySchedule(TimestampMixin, Base):
+    """When a table's rules are checked on a schedule (trigger `schedule`), besides after
+    every sync: `every 6h` or a cron line read in Asia/Shanghai (ingest/schedules.py)."""
+
+    __tablename__ = "quality_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warehouse_table: Mapped[str] = mapped_column(String(130), unique=True)
+    schedule: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(128))

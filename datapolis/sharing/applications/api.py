@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from datapolis.catalog import service as catalog_service
+from datapolis.catalog.enums import EntryStatus
 from datapolis.catalog.models import CatalogEntry
 from datapolis.errors import NotFound
 from datapolis.orgs import service as orgs
@@ -129,6 +130,16 @@ def visible(session: Session, who: Principal, code: str) -> Application:
     return application
 
 
+def shown_entry(session: Session, who: Principal, code: str) -> CatalogEntry:
+    """The entry, unless it is another organisation's unpublished one (not found, as in the
+    catalog)."""
+    entry = catalog_service.get_entry(session, code)
+    if entry.status != EntryStatus.PUBLISHED and entry.provider_id != who.org.id \
+            and not who.can(Permission.REVIEW_CATALOG):
+        raise NotFound(f"no catalog entry with resource code {code!r}")
+    return entry
+
+
 def sides(who: Principal) -> tuple[set[int] | None, set[int] | None]:
     """(consumer ids, provider ids) the caller may list; None, None: everything (bureau)."""
     if who.can(Permission.MANAGE_GRANTS):
@@ -138,7 +149,7 @@ def sides(who: Principal) -> tuple[set[int] | None, set[int] | None]:
 
 @router.post("", status_code=201)
 def apply(data: ApplicationIn, session: SessionDep, who: Applicant) -> ApplicationPublic:
-    entry = catalog_service.get_entry(session, data.resource)
+    entry = shown_entry(session, who, data.resource)
     app = orgs.get_app(session, data.app)
     application = service.apply(session, who, entry=entry, app=app, request=service.Request(
         purpose=data.purpose, legal_basis=data.legal_basis, scenario=data.scenario,

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from datapolis.catalog import service as catalog_service
 from datapolis.catalog.models import CatalogEntry
 from datapolis.errors import UserError
 from datapolis.orgs import service as orgs
@@ -20,7 +19,7 @@ from datapolis.orgs.deps import Principal, SessionDep, SettingsDep, requires
 from datapolis.orgs.models import Organisation
 from datapolis.orgs.permissions import Permission
 from datapolis.sharing.applications import service
-from datapolis.sharing.applications.api import public, sides, visible
+from datapolis.sharing.applications.api import public, shown_entry, sides, visible
 from datapolis.sharing.applications.models import State
 from datapolis.sharing.grants import api as grants_api
 from datapolis.sharing.grants import service as grants
@@ -99,7 +98,7 @@ def _apply_page(request: Request, session: Session, who: Principal, entry: Catal
 @router.get("/sharing/apply", response_class=HTMLResponse)
 def apply_form(request: Request, resource: str, session: SessionDep, who: Applicant
                ) -> HTMLResponse:
-    entry = catalog_service.get_entry(session, resource)
+    entry = shown_entry(session, who, resource)
     try:
         grants.check_shareable(entry)
     except UserError as exc:
@@ -111,7 +110,7 @@ def apply_form(request: Request, resource: str, session: SessionDep, who: Applic
 @router.post("/sharing/apply", response_class=HTMLResponse)
 async def apply(request: Request, session: SessionDep, who: Applicant) -> Response:
     form = await request.form()
-    entry = catalog_service.get_entry(session, str(form.get("resource", "")))
+    entry = shown_entry(session, who, str(form.get("resource", "")))
     try:
         app = orgs.get_app(session, str(form.get("app", "")))
         application = service.apply(session, who, entry=entry, app=app, request=service.Request(

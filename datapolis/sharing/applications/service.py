@@ -196,6 +196,8 @@ def apply(session: Session, person: Person, *, entry: CatalogEntry, app: ApiApp,
     scenario = _text("use scenario", request.scenario)
     allowed = grant_items.policy(session, entry)
     columns = [i.column for i in grant_items.choose(allowed, request.columns)]
+    if request.valid_until is not None and request.valid_until <= utcnow():
+        raise UserError("the requested period has already ended")
     start = request.valid_from or utcnow()
     grants.check_window(start, request.valid_until)
     application = Application(

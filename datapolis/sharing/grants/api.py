@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from datapolis.catalog import service as catalog_service
+from datapolis.catalog.enums import EntryStatus
 from datapolis.catalog.models import CatalogEntry
 from datapolis.errors import NotFound
 from datapolis.orgs.deps import Principal, SessionDep, requires
@@ -186,6 +187,7 @@ def revoke_grant(code: str, data: RevokeIn, session: SessionDep, who: Approver) 
 def policy(resource: str, session: SessionDep, who: Reader) -> list[PolicyItem]:
     """Each item of a published resource with the least de-identification a grant may use."""
     entry = catalog_service.get_entry(session, resource)
-    if entry.status.value != "published" and entry.provider_id != who.org.id:
+    if entry.status != EntryStatus.PUBLISHED and entry.provider_id != who.org.id \
+            and not who.can(Permission.REVIEW_CATALOG):
         raise NotFound(f"no catalog entry with resource code {resource!r}")
     return policy_items(session, entry)

@@ -210,3 +210,25 @@ def test_change_a_grant_over_the_api(web: tuple[TestClient, World]) -> None:
     assert everything.json()["row_scope"] is None
     listed = client.get("/api/sharing/grants", headers=county).json()
     assert [g["code"] for g in listed] == [grant]
+
+
+def test_ended_periods_and_others_drafts_are_refused(web: tuple[TestClient, World]) -> None:
+    from datapolis.catalog import service as catalog_service
+    from datapolis.catalog.lifecycle import Action
+    from datapolis.catalog.versions import Actor
+
+    client, world = web
+    county = bearer(client, "county_user")
+    ended = client.post("/api/sharing/applications", headers=county,
+                        json=body(world, valid_until="2020-01-01T00:00:00+08:00"))
+    assert ended.status_code == 400 and "already ended" in ended.json()["detail"]
+    with world.registry.session() as session:
+        entry = catalog_service.get_entry(session, world.resource)
+        catalog_service.transition(session, entry=entry, action=Action.RETIRE,
+                                   actor=Actor("platform_admin"))
+    retired = client.post("/api/sharing/applications", json=body(world), headers=county)
+    assert retired.status_code == 404
+    assert client.get(f"/api/sharing/policy/{world.resource}",
+                      headers=county).status_code == 404
+    assert client.get(f"/api/sharing/policy/{world.resource}",
+                      headers=bearer(client, "org_admin")).status_code == 200

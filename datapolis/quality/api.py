@@ -3,17 +3,19 @@ running a check now, runs and their results (samples masked by field grade)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from datapolis.errors import Conflict, NotFound
 from datapolis.orgs.deps import Principal, SessionDep, get_registry, requires
 from datapolis.orgs.permissions import Permission
-from datapolis.quality import compiler, runner, samples, service, suggest
+from datapolis.quality import compiler, runner, samples, schedules, service, suggest
 from datapolis.quality.access import check_table, is_admin, may_see
-from datapolis.quality.models import QualityRule, QualityRun
+from datapolis.quality.models import QualityRule, QualityRun, QualitySchedule
 from datapolis.quality.rules import RULE_KINDS, kind
 from datapolis.quality.schemas import (
     ResultPublic,
@@ -96,6 +98,53 @@ def delete(rule_id: int, session: SessionDep, who: Manager) -> None:
     rule = service.get_rule(session, rule_id)
     check_table(who, rule.warehouse_table)
     service.delete_rule(session, rule, admin=is_admin(who))
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schedule: str = Field(description="`every 6h` (10s at least) or a five-field cron line "
+                                      "read in Asia/Shanghai, e.g. `0 2 * * *`")
+    enabled: bool = True
+
+
+class SchedulePublic(BaseModel):
+    table: str
+    schedule: str
+    enabled: bool
+    next_at: datetime | None
+    updated_by: str
+    updated_at: datetime
+
+
+def _schedule(session: Session, item: QualitySchedule) -> SchedulePublic:
+    return SchedulePublic(table=item.warehouse_table, schedule=item.schedule,
+                          enabled=item.enabled,
+                          next_at=schedules.next_due(session, item) if item.enabled else None,
+                          updated_by=item.updated_by, updated_at=item.updated_at)
+
+
+@router.get("/tables/{table}/schedule")
+def get_schedule(table: str, session: SessionDep, who: Reader) -> SchedulePublic:
+    """When the table's rules are checked on a schedule (besides after every sync)."""
+    item = schedules.get_schedule(session, check_table(who, table))
+    if item is None:
+        raise NotFound(f"{table} has no quality schedule")
+    return _schedule(session, item)
+
+
+@router.put("/tables/{table}/schedule")
+def put_schedule(table: str, body: ScheduleIn, session: SessionDep, who: Manager
+                 ) -> SchedulePublic:
+    """Check the table on a schedule (trigger `schedule`), run by `datapolis serve`."""
+    item = schedules.set_schedule(session, check_table(who, table), body.schedule,
+                                  actor=who.name, enabled=body.enabled)
+    return _schedule(session, item)
+
+
+@router.delete("/tables/{table}/schedule", status_code=status.HTTP_204_NO_CONTENT)
+def delete_schedule(table: str, session: SessionDep, who: Manager) -> None:
+    schedules.remove_schedule(session, check_table(who, table))
 
 
 @router.post("/tables/{table}/runs", status_code=status.HTTP_201_CREATED)

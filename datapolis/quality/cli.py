@@ -14,8 +14,9 @@ from rich.table import Table
 
 from datapolis.config import get_settings
 from datapolis.errors import UserError
+from datapolis.ingest.schedules import LOCAL_ZONE
 from datapolis.orgs.cli import err_console, registry_session
-from datapolis.quality import service, suggest
+from datapolis.quality import schedules, service, suggest
 from datapolis.quality.models import QualityRun
 from datapolis.quality.schemas import RuleIn
 from datapolis.registry.db import Registry, open_registry
@@ -153,3 +154,33 @@ def add(
             raise UserError(str(exc).splitlines()[-1]) from None
         rule = service.create_rule(session, table, data, actor=CLI_ACTOR, admin=True)
         console.print(f"rule {rule.id} ({rule.kind}) added to {table}")
+
+
+@app.command("schedule")
+def schedule(
+    table: Annotated[str, typer.Argument(help="warehouse table, schema.table")],
+    when: Annotated[str | None, typer.Argument(
+        help="`every 6h` or a cron line in Asia/Shanghai, e.g. '0 2 * * *'")] = None,
+    off: Annotated[bool, typer.Option("--off", help="Keep the schedule but pause it")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="Drop the schedule")] = False,
+) -> None:
+    """Check a table's rules on a schedule too (run by `datapolis serve`); without a
+    schedule, show the table's."""
+    with registry_session() as session:
+        if remove:
+            schedules.remove_schedule(session, table)
+            console.print(f"{table}: no quality schedule any more")
+            return
+        item = schedules.get_schedule(session, table)
+        if when is not None or off:
+            text = when or (item.schedule if item else None)
+            if text is None:
+                raise UserError(f"{table} has no quality schedule to pause; give one")
+            item = schedules.set_schedule(session, table, text, actor=CLI_ACTOR,
+                                          enabled=not off)
+        if item is None:
+            raise UserError(f"{table} has no quality schedule")
+        due = schedules.next_due(session, item) if item.enabled else None
+        console.print(f"{table}: {item.schedule}"
+                      + (f", next {due.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M} (Asia/Shanghai)"
+                         if due else ", paused"))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from datapolis.errors import UserError
 from datapolis.orgs.deps import Principal, SessionDep, get_registry, requires
 from datapolis.orgs.permissions import Permission
-from datapolis.quality import samples, service, suggest
+from datapolis.quality import samples, schedules, service, suggest
 from datapolis.quality.access import check_table, is_admin, may_see
 from datapolis.quality.rules import RULE_KINDS, kind
 from datapolis.quality.schemas import RuleIn
@@ -50,12 +50,15 @@ def _table_page(request: Request, session: Session, who: Principal, table: str, 
         sample, touched = samples.masked(result.sample, shown)
         results.append({"r": result, "sample": sample, "masked": touched})
     kind("not_null")  # the built-ins register on first use
+    scheduled = schedules.get_schedule(session, table)
     context = {
         "table": table, "rules": service.list_rules(session, table),
         "suggestions": suggest.suggest(session, table), "run": run, "results": results,
         "kinds": sorted(RULE_KINDS.values(), key=lambda k: k.name),
         "can_manage": who.can(Permission.MANAGE_QUALITY), "admin": is_admin(who),
-        "error": error,
+        "error": error, "schedule": scheduled,
+        "schedule_next": schedules.next_due(session, scheduled)
+        if scheduled is not None and scheduled.enabled else None,
     }
     return render(request, "quality/table.html", context, status_code=status_code)
 
@@ -101,6 +104,25 @@ def delete_rule(request: Request, table: str, rule_id: int, session: SessionDep,
     except UserError as exc:
         return _table_page(request, session, who, table, status_code=400, error=str(exc))
     return RedirectResponse(f"{PAGE}/{rule.warehouse_table}", status_code=303)
+
+
+@router.post(PAGE + "/{table}/schedule", response_class=HTMLResponse, response_model=None)
+async def save_schedule(request: Request, table: str, session: SessionDep, who: Manager
+                        ) -> HTMLResponse | RedirectResponse:
+    """Set, pause or remove the table's scheduled checks."""
+    check_table(who, table)
+    posted = await request.form()
+    try:
+        if posted.get("remove"):
+            schedules.remove_schedule(session, table)
+        else:
+            schedules.set_schedule(session, table, str(posted.get("schedule") or ""),
+                                   actor=who.name, enabled=bool(posted.get("enabled")))
+    except UserError as exc:
+        session.rollback()
+        return _table_page(request, session, who, table, status_code=exc.status_code,
+                           error=str(exc))
+    return RedirectResponse(f"{PAGE}/{table}", status_code=303)
 
 
 @router.post(PAGE + "/{table}/run", response_class=HTMLResponse, response_model=None)

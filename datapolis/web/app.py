@@ -36,6 +36,7 @@ from datapolis.quality import hook as quality_hook
 from datapolis.quality import pages as quality_pages
 from datapolis.quality.issues import api as issues_api
 from datapolis.quality.issues import pages as issues_pages
+from datapolis.quality.schedules import QualityScheduler
 from datapolis.registry.db import Registry, open_registry
 from datapolis.security.audit import api as audit_api
 from datapolis.security.audit import pages as audit_pages
@@ -128,6 +129,10 @@ def create_app(
             scheduler = Scheduler(jobs.RunContext.from_settings(settings, registry, engine))
             scheduler.start()
         app.state.scheduler = scheduler
+        quality_checks = None
+        if settings.scheduler:  # tables' scheduled quality checks, beside the highway's jobs
+            quality_checks = QualityScheduler(registry, engine)
+            quality_checks.start()
         checkpointer = Checkpointer(registry, Signer.from_secret(settings.secret_key))
         checkpointer.start()
         app.state.audit_checkpointer = checkpointer
@@ -148,6 +153,8 @@ def create_app(
                 monitor.stop()
             if scheduler is not None:
                 scheduler.stop()
+            if quality_checks is not None:
+                quality_checks.stop()
             if warehouse is None:
                 engine.close()
 

@@ -9,13 +9,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import bearer_for
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from datapolis.errors import NotFound, UserError
+from datapolis.ingest.schedules import LOCAL_ZONE
+from datapolis.orgs.models import Role
 from datapolis.quality import schedules, service
+from datapolis.quality.cli import app as cli
 from datapolis.quality.issues import service as issues
 from datapolis.registry.db import Registry
 from datapolis.warehouse import DuckDBEngine
+from tests.orgs.test_cli import assert_one_line_error, city_registry, cli_env  # noqa: F401
 from tests.quality.issue_world import CITY_TABLE, COUNTY_TABLE, build
+from tests.web.forms import HTML, form_token, login
 
 
 @pytest.fixture
@@ -73,7 +81,7 @@ def test_a_cron_schedule_is_read_in_shanghai_time_and_a_table_without_rules_fail
     with registry.session() as session:
         item = schedules.set_schedule(session, "ods_371300_gaj.none", "0 2 * * *", actor="x")
         due_at = schedules.next_due(session, item)
-    assert due_at.astimezone(schedules_zone()).hour == 2 and due_at > item.updated_at
+    assert due_at.astimezone(LOCAL_ZONE).hour == 2 and due_at > item.updated_at
     clock = Clock()
     clock.now = due_at
     assert schedules.QualityScheduler(registry, warehouse, clock=clock).tick() == [
@@ -83,7 +91,51 @@ def test_a_cron_schedule_is_read_in_shanghai_time_and_a_table_without_rules_fail
         assert (run.trigger, run.status) == ("schedule", "failed")
 
 
-def schedules_zone():  # type: ignore[no-untyped-def]
-    from datapolis.ingest.schedules import LOCAL_ZONE
+def test_the_api_and_the_table_page_set_pause_and_remove_a_schedule(
+    seeded_client: TestClient,
+) -> None:
+    client = seeded_client
+    url = f"/api/quality/tables/{CITY_TABLE}/schedule"
+    dept = bearer_for(client, Role.ORG_ADMIN)  # 临沂市公安局: its own ods_371300_gaj tables
+    user = bearer_for(client, Role.ORG_USER)
+    assert client.get(url, headers=dept).status_code == 404
+    assert client.put(url, json={"schedule": "every 2h"}, headers=user).status_code == 403
+    bad = client.put(url, json={"schedule": "hourly"}, headers=dept)
+    assert bad.status_code == 400 and "five-field cron line" in bad.json()["detail"]
+    put = client.put(url, json={"schedule": "0 2 * * *"}, headers=dept)
+    assert put.status_code == 200, put.text
+    body = put.json()
+    assert (body["schedule"], body["enabled"], body["updated_by"]) == (
+        "0 2 * * *", True, "org_admin")
+    assert datetime.fromisoformat(body["next_at"]).astimezone(LOCAL_ZONE).hour == 2
+    other = "/api/quality/tables/ods_371302_gaj.rk/schedule"  # a county department's table
+    assert client.put(other, json={"schedule": "every 1h"}, headers=dept).status_code == 404
+    login(client, "org_admin")
+    page = client.get(f"/quality/tables/{CITY_TABLE}", headers=HTML)
+    assert "定时检查" in page.text and "0 2 * * *" in page.text and "下次检查" in page.text
+    paused = client.post(f"/quality/tables/{CITY_TABLE}/schedule", headers=HTML, data={
+        "csrf_token": form_token(page.text), "schedule": "every 6h"}, follow_redirects=True)
+    assert paused.status_code == 200 and "已暂停" in paused.text
+    assert client.get(url, headers=dept).json()["next_at"] is None
+    wrong = client.post(f"/quality/tables/{CITY_TABLE}/schedule", headers=HTML, data={
+        "csrf_token": form_token(page.text), "schedule": "every 1s", "enabled": "true"})
+    assert wrong.status_code == 400 and "too frequent" in wrong.text
+    removed = client.post(f"/quality/tables/{CITY_TABLE}/schedule", headers=HTML, data={
+        "csrf_token": form_token(page.text), "remove": "true"}, follow_redirects=True)
+    assert "仅在每次同步后检查" in removed.text
+    assert client.delete(url, headers=dept).status_code == 404
 
-    return LOCAL_ZONE
+
+def test_the_cli_sets_shows_pauses_and_removes_a_schedule(city_registry: Registry) -> None:  # noqa: F811
+    runner = CliRunner()
+    table = "ods_371300_gaj.qy"
+    assert_one_line_error(runner.invoke(cli, ["schedule", table]), "has no quality schedule")
+    assert_one_line_error(runner.invoke(cli, ["schedule", table, "nightly"]),
+                          "neither 'every N")
+    set_ = runner.invoke(cli, ["schedule", table, "0 2 * * *"])
+    assert set_.exit_code == 0 and "next" in set_.output and "02:00" in set_.output
+    paused = runner.invoke(cli, ["schedule", table, "--off"])
+    assert paused.exit_code == 0 and "0 2 * * *, paused" in paused.output
+    assert runner.invoke(cli, ["schedule", table, "--remove"]).exit_code == 0
+    assert_one_line_error(runner.invoke(cli, ["schedule", table, "--remove"]),
+                          "has no quality schedule")

@@ -50,6 +50,9 @@ from datapolis.security.grading import pages as grading_pages
 from datapolis.sharing.applications import api as applications_api
 from datapolis.sharing.applications import pages as sharing_pages
 from datapolis.sharing.gateway import api as gateway_api
+from datapolis.sharing.gateway import bare as gateway_bare
+from datapolis.sharing.gateway import manage as gateway_manage
+from datapolis.sharing.gateway import pages as gateway_pages
 from datapolis.sharing.gateway.state import install as install_gateway
 from datapolis.sharing.grants import api as grants_api
 from datapolis.sharing.metering import Meter
@@ -79,7 +82,8 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
            catalog_api.router, profile_api.router, catalog_pages.router, bureau_pages.router,
            demand_pages.router, audit_api.router, audit_pages.router, grading_api.router,
            grading_pages.router, fields_api.router, fields_pages.router, issues_api.router,
-           issues_pages.router, gateway_api.router, ckan_api.router, dcat_api.router]
+           issues_pages.router, gateway_api.router, gateway_manage.router, gateway_pages.router,
+           gateway_bare.router, ckan_api.router, dcat_api.router]
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 ROUTERS += [metering_api.router, metering_pages.router]  # sharing call records (issue 8)
 ROUTERS += [applications_api.router, grants_api.router, sharing_pages.router]  # applications
@@ -87,6 +91,7 @@ NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *baselib_pages.NAV,
                       *sharing_pages.NAV, *monitoring_pages.NAV, *metering_pages.NAV,
+                      *gateway_pages.NAV,
                       *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 
@@ -149,6 +154,7 @@ def create_app(
             meter.stop()  # flushes every submitted record before the process ends
             app.state.portal_usage.flush()  # portal usage counts still pending
             checkpointer.stop()
+            app.state.share_gateway.stop()  # bulk exports still writing
             if monitor is not None:
                 monitor.stop()
             if scheduler is not None:

@@ -10,6 +10,7 @@ from datapolis.catalog.search import models as catalog_search_models
 from datapolis.ingest import models as ingest_models
 from datapolis.orgs import models as orgs_models
 from datapolis.portal import models as portal_models
+from datapolis.portal import public_models as portal_public_models
 from datapolis.quality import models as quality_models
 from datapolis.quality.issues import models as quality_issue_models
 from datapolis.registry.base import Base
@@ -38,6 +39,7 @@ __all__ = [
     "metadata",
     "orgs_models",
     "portal_models",
+    "portal_public_models",
     "quality_issue_models",
     "quality_models",
     "share_application_models",

@@ -28,7 +28,12 @@ from datapolis.orgs import api as orgs_api
 from datapolis.orgs import pages as orgs_pages
 from datapolis.orgs.service import department_codes
 from datapolis.orgs.throttle import LoginThrottle
+from datapolis.portal import account_pages as portal_account_pages
 from datapolis.portal import dcat_api
+from datapolis.portal import feedback_pages as portal_feedback_pages
+from datapolis.portal import insight_pages as portal_insight_pages
+from datapolis.portal import open_api as portal_open_api
+from datapolis.portal import pages as portal_pages
 from datapolis.portal.ckan import api as ckan_api
 from datapolis.portal.usage import UsageCounter
 from datapolis.quality import api as quality_api
@@ -87,6 +92,8 @@ ROUTERS = [pages.router, system.router, orgs_api.router, orgs_pages.router, inge
 ROUTERS += [monitoring_api.router, monitoring_pages.router]  # sharing monitoring (issue 8)
 ROUTERS += [metering_api.router, metering_pages.router]  # sharing call records (issue 8)
 ROUTERS += [applications_api.router, grants_api.router, sharing_pages.router]  # applications
+ROUTERS += [portal_pages.router, portal_account_pages.router, portal_feedback_pages.router,
+            portal_insight_pages.router, portal_open_api.router]  # open-data site (issue 9)
 NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand_pages.NAV,
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *baselib_pages.NAV,

@@ -236,3 +236,36 @@ def test_the_app_starts_a_meter_and_flushes_it_at_shutdown(app: object) -> None:
         meter.submit(make_call(2))
     registry: Registry = app.state.registry
     assert len(record_ids(registry)) == 2
+
+
+def test_records_wait_out_a_registry_outage_and_survive_a_stop_during_it(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    def table(old: str, new: str) -> None:
+        with registry.engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+    journal = tmp_path / "meter"
+    meter = Meter(registry, journal)
+    meter.start(thread=False)
+    for n in range(5):
+        meter.submit(make_call(n))
+    table("share_calls", "share_calls_away")  # the registry cannot take records now
+    with pytest.raises(SQLAlchemyError):
+        meter.flush()
+    assert meter.pending == 5  # nothing dropped
+    meter.submit(make_call(5))
+    meter.stop()  # logs the failure, keeps the journal
+    assert list(journal.glob(f"*{SUFFIX}"))
+    table("share_calls_away", "share_calls")
+    assert record_ids(registry) == []
+
+    restarted = Meter(registry, journal)
+    restarted.start(thread=False)
+    assert restarted.replayed == 6
+    restarted.stop()
+    assert len(record_ids(registry)) == 6
+    assert not list(journal.glob(f"*{SUFFIX}"))

@@ -21,7 +21,7 @@ from datapolis.web.nav import NavItem
 from datapolis.web.render import render
 
 router = APIRouter(include_in_schema=False)
-NAV = [NavItem(N_("Call records"), "/sharing/calls", Permission.READ_SHARING_USAGE, icon="list")]
+NAV = [NavItem(N_("Call records"), "/sharing/calls", Permission.READ_SHARING_USAGE, icon="calls")]
 OUTCOME_LABELS = {"ok": N_("Answered"), "refused": N_("Refused (4xx)"),
                   "failed": N_("Failed (5xx)")}
 PAGE = 100

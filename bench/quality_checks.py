@@ -12,9 +12,10 @@ Contenders, each timed best of `--runs` after a warm-up run, all on the same dat
 
 Every contender must report identical counts (uniqueness both as duplicated values and as rows
 that have a duplicate); a difference is printed as a table and fails the run. Then the
-incremental scenario: 1 % of the rows change through `Engine.merge` (the path incremental
-landing uses: updates and inserts, some bringing new dirt and new duplicates), Datapolis
-re-checks incrementally, and the result must equal a full re-check and the floor.
+incremental scenario: 1 % of the rows change through `changelog.merge` (the path incremental
+landing uses: the merge and the landing log in one commit; updates and inserts, some bringing
+new dirt and new duplicates), Datapolis re-checks from the landing log, and the result must
+equal a full re-check and the floor.
 
 The person table is generated in DuckDB SQL (bench/_quality_data.py) and cached under
 var/bench/quality_checks/, keyed by rows, seed and DuckDB version. The peers' virtual
@@ -46,7 +47,8 @@ import pyarrow as pa  # noqa: E402
 from bench import _quality_data as data  # noqa: E402
 from bench import _quality_spec as spec  # noqa: E402
 from bench._common import Comparison, print_comparisons, print_rows, write_result  # noqa: E402
-from datapolis.quality import Changed, CheckReport, Rule, run_checks  # noqa: E402
+from datapolis.ingest import changelog  # noqa: E402
+from datapolis.quality import CheckReport, LandingLog, Rule, run_checks  # noqa: E402
 from datapolis.warehouse import DuckDBEngine  # noqa: E402
 
 CACHE = ROOT / "var" / "bench" / "quality_checks"
@@ -101,13 +103,20 @@ def timed(runs: int, work: Callable[[], Counts]) -> tuple[Counts, list[float]]:
     return counts, seconds
 
 
-def taking_turns(runs: int, contenders: dict[str, Callable[[], Counts]]
+def taking_turns(runs: int, contenders: dict[str, Callable[[], Counts]],
+                 prepare: dict[str, Callable[[], None]] | None = None,
                  ) -> tuple[dict[str, Counts], dict[str, list[float]]]:
-    """`timed` for several contenders at once, one run of each in turn."""
-    counts = {name: work() for name, work in contenders.items()}  # warm-up
+    """`timed` for several contenders at once, one run of each in turn; `prepare[name]` runs
+    before each run of `name`, outside the timing."""
+    ready = prepare or {}
+    counts = {}
+    for name, work in contenders.items():  # warm-up
+        ready.get(name, lambda: None)()
+        counts[name] = work()
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(runs):
         for name, work in contenders.items():
+            ready.get(name, lambda: None)()
             started = time.perf_counter()
             again = work()
             seconds[name].append(time.perf_counter() - started)
@@ -154,7 +163,7 @@ def datapolis_counts(report: CheckReport) -> Counts:
     return counts
 
 
-def datapolis_check(engine: DuckDBEngine, changed: Changed | None = None) -> CheckReport:
+def datapolis_check(engine: DuckDBEngine, changed: LandingLog | None = None) -> CheckReport:
     report = run_checks(engine, data.TABLE, datapolis_rules(), key=["id"], samples=True,
                         changed=changed)
     missing = [r.rule.code for r in report.results if r.failed and not r.sample]
@@ -201,7 +210,8 @@ def working_copy(main_db: Path) -> Path:
 
 
 def load_one_percent(engine: DuckDBEngine, rows: int, seed: int) -> dict[str, int | float]:
-    """Change 1 % of the rows as an incremental landing does (`Engine.merge` on the key):
+    """Change 1 % of the rows as an incremental landing does (merge on the key, recorded
+    in the landing log in the same commit):
     0.7 % updated (the same people, other dirt) and 0.3 % inserted (new records, some of them
     a second record of someone already there), all with a newer `gxsj`."""
     changed_at = "2026-06-01 08:00:00"
@@ -213,46 +223,58 @@ def load_one_percent(engine: DuckDBEngine, rows: int, seed: int) -> dict[str, in
                            f"FROM ({inserts_sql})", insert_params)
     batch = pa.concat_tables([updates, inserts])
     started = time.perf_counter()
-    merged = engine.merge(data.TABLE, batch, ["id"])
+    merged = changelog.merge(engine, data.TABLE, batch, ["id"])
     return {"updated": merged.updated, "inserted": merged.inserted,
             "merge_s": round(time.perf_counter() - started, 3)}
 
 
 def incremental(work: Path, rows: int, seed: int, today: str, runs: int) -> dict[str, Any]:
     engine = DuckDBEngine(work)
-    # The check after the previous load: a full one (nothing to compare with yet) that
-    # reports the change column's high-water mark, the next re-check's `since`.
-    before = datapolis_check(engine, Changed("gxsj", None))
+    # The check after the previous load: a full one (nothing to compare with yet); it opens
+    # the landing log, so the load below is recorded.
+    datapolis_check(engine, LandingLog())
     load = load_one_percent(engine, rows, seed)
     print(f"loaded 1 %: {load}", flush=True)
-    since = Changed("gxsj", before.watermark)
-    reports: dict[str, list[CheckReport]] = {"incremental": [], "full": []}
+    log = changelog.log_name(data.TABLE)
+    saved = "main._bench_landed"  # the load's log, put back before every incremental run
+    engine.execute(f"CREATE OR REPLACE TABLE {saved} AS SELECT * FROM {log.sql}")
+    reports: dict[str, list[CheckReport]] = {"incremental": [], "full": [], "plain": []}
+    asked = {"incremental": LandingLog(), "full": LandingLog(restart=True), "plain": None}
 
     def check(kind: str) -> Counts:
-        # The full check of a table that incremental loads land in: it keeps the state the
-        # next incremental check starts from.
-        report = datapolis_check(engine, since if kind == "incremental" else Changed("gxsj", None))
+        # full: the full check of a table incremental loads land in, keeping the state the
+        # next incremental check starts from; plain: one that keeps none (as measured above).
+        report = datapolis_check(engine, asked[kind])
         if report.incremental != (kind == "incremental"):
             ran = "incremental" if report.incremental else "full"
             raise SystemExit(f"Datapolis ran a {ran} check where a {kind} one was asked for")
         reports[kind].append(report)
         return datapolis_counts(report)
 
-    # In turns: an incremental check after a full one redoes the same changed rows (`since`
-    # stays the watermark from before the load), so every run of each kind does equal work.
-    found, took = taking_turns(runs, {"incremental": lambda: check("incremental"),
+    def relog() -> None:
+        engine.execute(f"DELETE FROM {log.sql}")
+        engine.execute(f"INSERT INTO {log.sql} SELECT * FROM {saved}")
+
+    # In turns: plain (drops the state), full (builds it, opens an empty log), then the
+    # incremental check with the load's log put back — the same rows redone on the same
+    # state every run, so every run of each kind does equal work.
+    found, took = taking_turns(runs, {"plain": lambda: check("plain"),
                                       "full": lambda: check("full"),
-                                      "floor": lambda: floor_counts(engine, today)})
+                                      "incremental": lambda: check("incremental"),
+                                      "floor": lambda: floor_counts(engine, today)},
+                               prepare={"incremental": relog})
     engine.close()
     counts, seconds = found["incremental"], took["incremental"]
-    full, full_seconds = found["full"], took["full"]
-    floor, floor_seconds = found["floor"], took["floor"]
-    verify({"floor": floor, "datapolis incremental": counts, "datapolis full": full})
-    return {"load": load, "counts": counts, "incremental_s": seconds, "full_s": full_seconds,
-            "floor_s": floor_seconds,
+    verify({"floor": found["floor"], "datapolis incremental": counts,
+            "datapolis full": found["full"], "datapolis plain full": found["plain"]})
+    return {"load": load, "counts": counts, "incremental_s": seconds, "full_s": took["full"],
+            "plain_s": took["plain"], "floor_s": took["floor"],
             "statements": {kind: statements(min(done, key=lambda r: r.seconds))
                            for kind, done in reports.items()},
-            "fraction_of_full": round(min(seconds) / min(full_seconds), 3)}
+            "fraction_of_full": round(min(seconds) / min(took["full"]), 3),
+            "fraction_of_plain": round(min(seconds) / min(took["plain"]), 3),
+            "median_fraction_of_full": round(statistics.median(seconds)
+                                             / statistics.median(took["full"]), 3)}
 
 
 def statements(report: CheckReport) -> list[list[Any]]:
@@ -320,7 +342,9 @@ def main() -> None:
         print_rows("after a load that changed 1 % of the rows", ["check", "seconds", "of full"],
                    [["Datapolis incremental", f"{min(step['incremental_s']):.2f}",
                      f"{step['fraction_of_full']:.3f}"],
-                    ["Datapolis full", f"{min(step['full_s']):.2f}", "1.000"],
+                    ["Datapolis full, keeping state", f"{min(step['full_s']):.2f}", "1.000"],
+                    ["Datapolis full, no state", f"{min(step['plain_s']):.2f}",
+                     f"{min(step['plain_s']) / min(step['full_s']):.3f}"],
                     ["floor (full)", f"{min(step['floor_s']):.2f}",
                      f"{min(step['floor_s']) / min(step['full_s']):.3f}"]])
         comparisons.append(Comparison(

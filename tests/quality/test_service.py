@@ -202,3 +202,43 @@ def test_a_table_also_fed_by_a_snapshot_is_always_checked_in_full(
         jobs.create_job(session, table=incremental.table, mode="snapshot", code="hjxt.czrk_full")
     with city.session() as session:
         assert service.table_key(session, TABLE) == (["id"], None, 0)
+
+
+def test_incremental_checks_verify_and_reopen_issues(
+    city: Registry, warehouse: DuckDBEngine, tmp_path: Path, settings: Settings
+) -> None:
+    from datapolis.quality.issues import service as issues
+    from datapolis.quality.issues import states
+
+    keyring = _job(city, tmp_path, settings)
+    with city.session() as session:
+        service.create_rule(session, TABLE, RuleIn(kind="mobile", columns=["sjhm"]),
+                            actor="tester", admin=False)
+    hook.install()
+    context = jobs.RunContext(registry=city, warehouse=warehouse, keyring=keyring,
+                              lock_dir=tmp_path / "locks")
+
+    def sync(sql: str) -> tuple[bool, str, int]:
+        with sqlite3.connect(tmp_path / "hjxt.sqlite") as db:
+            db.execute(sql)
+        jobs.run_job(context, "hjxt.czrk")
+        with city.session() as session:
+            run = service.list_runs(session, TABLE)[0]
+            (issue,) = issues.list_issues(session, table=TABLE)
+            return run.changed_only, issue.state, issue.failed
+
+    try:
+        jobs.run_job(context, "hjxt.czrk")  # 20 bad phones: an issue opens
+        with city.session() as session:
+            (issue,) = issues.list_issues(session, table=TABLE)
+            assert (issue.state, issue.failed) == (states.OPEN, 20)
+            for target in (states.ACKNOWLEDGED, states.RECTIFYING, states.SUBMITTED):
+                issues.transition(session, issue, target, actor="dept")
+        # the department fixes the phones; the next landing's re-check verifies
+        assert sync("UPDATE czrk SET sjhm = '13900000000', gxsj = 2 WHERE sjhm = '123'") == (
+            True, states.VERIFIED, 0)
+        # one phone breaks again: reopened by the next incremental check
+        assert sync("UPDATE czrk SET sjhm = 'x', gxsj = 3 WHERE id = 7") == (
+            True, states.REOPENED, 1)
+    finally:
+        hooks.remove(hook.HOOK_NAME)

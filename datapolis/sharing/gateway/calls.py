@@ -100,8 +100,13 @@ def run(request: Request, *, interface: str, resource_code: str | None, body: by
         call.error_code = error.recorded
         call.bytes = len(response.body)
     except UserError as error:
-        response = refused_response(Refused(error.status_code, "bad_request", str(error)))
-        call.error_code = "not_found" if error.status_code == 404 else "bad_request"
+        # Everything the caller can get wrong is a Refused; an error from the layers below
+        # (a grant's scope no longer parsing, a table gone) is ours, and its text may name
+        # tables or SQL, so it is logged, not sent.
+        log.warning("gateway call failed (%s %s): %s", interface, resource_code, error)
+        response = refused_response(Refused(500, "internal", "the call failed on our side; "
+                                            "it is logged"))
+        call.error_code = "internal"
         call.bytes = len(response.body)
     except Exception:
         log.exception("gateway call failed (%s %s)", interface, resource_code)

@@ -151,6 +151,8 @@ def batch(body: bytes) -> Work:
         view = view_of(ctx)
         predicates, params = reads.where(ctx.session, ctx.gateway.keyring, view,
                                          [_key_filter(view, keys)])
+        # A key names one record; the bound only stops a key column that is not unique
+        # from turning a batch into a bulk pull.
         data = reads.read(ctx.warehouse, view, view.plan, predicates, params,
                           limit=len(keys) * 10, order=True)
         charge_rows(ctx, grant, data.num_rows)

@@ -133,8 +133,10 @@ def usage(
     day: Annotated[str | None, typer.Option(help="City day (YYYY-MM-DD); default today.")]
     = None,
 ) -> None:
-    """A grant's successful calls and rows on a day, against its quotas (records committed
-    so far; a running server's last fraction of a second may still be on its way)."""
+    """A grant's successful calls and rows on a day, against its quotas.
+
+    Counts the records committed so far: a running server's last fraction of a second of
+    calls may still be on its way."""
     when = _day(day, "--day") or quota_day(utcnow())
     with registry_session() as session:
         try:
@@ -157,9 +159,11 @@ def journal(
         "--replay", help="Commit the records to the registry and remove the segments.")]
     = False,
 ) -> None:
-    """Call records a server left in its journal (<home>/meter) when it was killed or could
-    not reach the registry. `datapolis serve` replays them when it starts; --replay does it
-    now (refused while a server holds the journal)."""
+    """Call records a stopped server left in its journal; --replay commits them now.
+
+    The journal (<home>/meter) keeps records of a server that was killed or could not reach
+    the registry; `datapolis serve` replays it when it starts. --replay is refused while a
+    server holds the journal."""
     settings = get_settings()
     directory = settings.home / "meter"
     segments = sorted(directory.glob(f"*{SUFFIX}")) if directory.exists() else []

@@ -140,3 +140,31 @@ def test_cli_lists_and_exports_calls(calls: dict[str, int], app: FastAPI, tmp_pa
     journal = runner.invoke(cli, ["sharing", "journal"])
     assert journal.exit_code == 0 and "0 journal segment(s)" in journal.output
     get_settings.cache_clear()
+
+
+def test_cli_replays_a_journal_a_killed_server_left(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datapolis.cli import app as cli
+    from datapolis.config import get_settings
+    from tests.sharing.metering.calls import make_call
+
+    home = tmp_path / "home"
+    crashed = Meter(registry, home / "meter")
+    crashed.start(thread=False)
+    for n in range(7):
+        crashed.submit(make_call(n))
+    assert crashed.journal is not None
+    crashed.journal.close(remove_current=False)  # killed: the journal is all that is left
+
+    monkeypatch.setenv("DATAPOLIS_DATABASE_URL", registry.engine.url.render_as_string(False))
+    monkeypatch.setenv("DATAPOLIS_HOME", str(home))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["sharing", "journal"])
+    assert shown.exit_code == 0 and "7 call record(s)" in shown.output
+    replayed = runner.invoke(cli, ["sharing", "journal", "--replay"])
+    assert replayed.exit_code == 0, replayed.output
+    assert "replayed: 7 record(s)" in replayed.output
+    assert "0 journal segment(s)" in runner.invoke(cli, ["sharing", "journal"]).output
+    get_settings.cache_clear()

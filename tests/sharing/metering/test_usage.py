@@ -83,3 +83,28 @@ def test_calls_beyond_the_daily_quota_are_refused_and_recorded(
     log = client.get("/api/sharing/calls", params={"error_code": "quota_calls"},
                      headers=bureau).json()
     assert [c["status"] for c in log["calls"]] == [429]
+
+
+def test_cli_usage_of_a_grant(served: tuple[TestClient, str, str, str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from datapolis.cli import app as cli
+    from datapolis.config import get_settings
+
+    client, resource, app_key, secret = served
+    path = f"/share/v1/{quote(resource, safe='')}/records/LSH000000000003"
+    assert client.get(path, headers=sign("GET", path, app_key=app_key,
+                                         secret=secret)).status_code == 200
+    client.app.state.meter.flush()  # type: ignore[attr-defined]
+    registry: Registry = client.app.state.registry  # type: ignore[attr-defined]
+    with registry.session() as session:
+        (grant,) = grants.list_grants(session)
+    monkeypatch.setenv("DATAPOLIS_DATABASE_URL", registry.engine.url.render_as_string(False))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["sharing", "usage", grant.code])
+    assert result.exit_code == 0, result.output
+    assert "1 calls of 2, 1 rows of no limit" in result.output
+    missing = CliRunner().invoke(cli, ["sharing", "usage", "G000"])
+    assert missing.exit_code == 1 and "G000" in missing.output
+    get_settings.cache_clear()

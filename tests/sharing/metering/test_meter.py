@@ -269,3 +269,27 @@ def test_records_wait_out_a_registry_outage_and_survive_a_stop_during_it(
     restarted.stop()
     assert len(record_ids(registry)) == 6
     assert not list(journal.glob(f"*{SUFFIX}"))
+
+
+def test_journal_segments_rotate_and_go_once_committed(sqlite_registry: Registry,
+                                                       tmp_path: Path) -> None:
+    journal = tmp_path / "meter"
+    meter = Meter(sqlite_registry, journal, rotate_bytes=4_000)  # a segment per ~8 records
+    meter.start(thread=False)
+    for batch in range(5):
+        for n in range(10):
+            meter.submit(make_call(batch * 10 + n))
+        meter.flush()
+        assert len(list(journal.glob(f"*{SUFFIX}"))) == 1  # the sealed one went after commit
+    for n in range(50, 60):
+        meter.submit(make_call(n))
+    meter.flush()  # rotates: the next records go to a fresh segment
+    for n in range(60, 64):
+        meter.submit(make_call(n))  # never flushed
+    assert meter.journal is not None
+    meter.journal.close(remove_current=False)
+    restarted = Meter(sqlite_registry, journal)
+    restarted.start(thread=False)
+    assert restarted.replayed == 4
+    restarted.stop()
+    assert len(record_ids(sqlite_registry)) == 64

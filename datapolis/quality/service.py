@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from datapolis.catalog.models import CatalogEntry
 from datapolis.catalog.standards import get_code_table
 from datapolis.errors import NotFound, UserError
+from datapolis.ingest import changelog
 from datapolis.ingest.freshness import landed_by_table
 from datapolis.ingest.jobs import jobs_landing_in
 from datapolis.ingest.land import encode_cursor
@@ -275,6 +276,7 @@ def run_after_landing(registry: Registry, warehouse: Engine, table: str) -> Qual
     """The ingest hook's body: check a landed table that has rules."""
     with registry.session() as session:
         if not list_rules(session, table, enabled_only=True):
+            changelog.close_log(warehouse, table)  # nobody reads it any more: stop recording
             return None
     return run_table(registry, warehouse, table, trigger="sync")
 

@@ -207,6 +207,7 @@ def test_a_table_also_fed_by_a_snapshot_is_always_checked_in_full(
 def test_incremental_checks_verify_and_reopen_issues(
     city: Registry, warehouse: DuckDBEngine, tmp_path: Path, settings: Settings
 ) -> None:
+    from datapolis.ingest import changelog
     from datapolis.quality.issues import service as issues
     from datapolis.quality.issues import states
 
@@ -240,5 +241,14 @@ def test_incremental_checks_verify_and_reopen_issues(
         # one phone breaks again: reopened by the next incremental check
         assert sync("UPDATE czrk SET sjhm = 'x', gxsj = 3 WHERE id = 7") == (
             True, states.REOPENED, 1)
+        # without rules nobody reads the landing log: the next landing closes it
+        assert changelog.is_open(warehouse, TABLE)
+        with city.session() as session:
+            (rule,) = service.list_rules(session, TABLE)
+            service.delete_rule(session, rule, admin=True)
+        with sqlite3.connect(tmp_path / "hjxt.sqlite") as db:
+            db.execute("UPDATE czrk SET xb = '2', gxsj = 4 WHERE id = 8")
+        jobs.run_job(context, "hjxt.czrk")
+        assert not changelog.is_open(warehouse, TABLE)
     finally:
         hooks.remove(hook.HOOK_NAME)

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from datapolis.catalog.models import CatalogEntry
 from datapolis.errors import UserError
 from datapolis.security.deid.methods import method as deid_method
-from datapolis.security.deid.plans import Plan, Rule
-from datapolis.security.deid.policy import WITHHELD, default
+from datapolis.security.deid.policy import WITHHELD, default, view_for
 from datapolis.security.fields.reads import withhold
 from datapolis.security.grading.service import graded_fields
 from datapolis.web.i18n import N_
 
 AUDIENCE = "department"
+_STAND_IN_KEY = bytes(32)
 
 RANK: dict[str, int] = {
     "keep": 0,
@@ -76,18 +76,14 @@ def policy(session: Session, entry: CatalogEntry) -> dict[str, Allowed]:
     """Each column of the entry with the least de-identification the policy allows a
     department, or the reason it is withheld."""
     fields = [f for f in graded_fields(session, entry) if f.column_name]
-    rules: list[Rule] = []
-    reasons: dict[str, str] = {}
-    for graded in fields:
-        column = str(graded.column_name)
-        chosen = default(graded.confirmed_grade, AUDIENCE)
-        if chosen.method == WITHHELD:
-            reasons[column] = ("its security grade is not confirmed" if not graded.confirmed_grade
-                               else f"its grade {graded.confirmed_grade} never leaves")
-        else:
-            rules.append(Rule(column, chosen.method, dict(chosen.params)))
+    # The consumer's key is the gateway's business; a stand-in key only keeps view_for from
+    # withholding the pseudonymised columns, so that their method can be read here.
+    plan = view_for(fields, AUDIENCE, consumer_key=_STAND_IN_KEY)
     table = entry.warehouse_table
-    plan = withhold(session, table, Plan(tuple(rules))) if table else Plan(tuple(rules))
+    plan = withhold(session, table, plan) if table else plan
+    reasons = {str(f.column_name): "its security grade is not confirmed"
+               if not f.confirmed_grade else f"its grade {f.confirmed_grade} never leaves"
+               for f in fields if default(f.confirmed_grade, AUDIENCE).method == WITHHELD}
     kept = {rule.column: rule for rule in plan.rules}
     found: dict[str, Allowed] = {}
     for graded in fields:

@@ -182,6 +182,12 @@ def started(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         return iter(())
     except WarehouseError as exc:
         raise UserError(str(exc)) from None
+    except Exception as exc:
+        # The embedded engine raises its own errors while a reader is consumed (a value that
+        # does not convert in a filter): the caller's query, so a 400 with its first line.
+        if not type(exc).__module__.lstrip("_").startswith("duckdb"):
+            raise
+        raise UserError(f"the query failed: {str(exc).splitlines()[0]}") from None
 
     def chained() -> Iterator[pa.RecordBatch]:
         yield first

@@ -68,7 +68,10 @@ def check(engine: Engine, table: TableName, rule: Rule, ctx: TableContext) -> Ta
     found = engine.query(
         f"SELECT count(*) AS dup_values, coalesce(sum(n), 0) AS dup_rows, "  # noqa: S608
         f"min(struct_pack({shape.sample}, rows := n), {SAMPLE}) AS sample, "
-        f"(SELECT count(*) FROM {table.sql} WHERE {shape.present}{shape.live}) AS checked "
+        # rows with a value: b's (a metadata count) less those changed since, plus q's
+        f"(SELECT count(*) FROM {b.sql}) - (SELECT count(*) FROM {b.sql} WHERE "
+        f"({shape.k_list}) IN (SELECT {shape.k_list} FROM {q.sql})) + (SELECT count(*) "
+        f"FROM {q.sql} WHERE {H1} IS NOT NULL) AS checked "
         f"FROM (SELECT {', '.join(shape.v)}, count(*) AS n FROM {m.sql} GROUP BY ALL "
         f"HAVING count(*) > 1)").to_pylist()[0]
     return TableOutcome(int(found["checked"]), int(found["dup_rows"]),

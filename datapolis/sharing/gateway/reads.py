@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +23,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from datapolis.security.crypto import DecryptionError, Keyring
+from datapolis.security.deid.methods import method
 from datapolis.security.deid.plans import Plan, Rule, expression, prepare
 from datapolis.security.fields.reads import condition, withhold
 from datapolis.sharing import scope as row_scope
@@ -201,10 +204,32 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
     return sql
 
 
+# Keyed methods need the key's function on the warehouse and the key not retired; checked at
+# most this often per table and key (two warehouse queries a call otherwise), so a key retired
+# while the server runs stops answering within this time.
+PREPARE_SECONDS = 10.0
+_prepared: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], float]] = (
+    weakref.WeakKeyDictionary())
+
+
+def ready(engine: Engine, table: str, plan: Plan) -> None:
+    """Make the plan's keyed methods callable, through the key's function (never the
+    pseudonym tables: every SELECT here is built for the function)."""
+    context = plan.context
+    if context is None or not any(method(r.method).needs_key for r in plan.rules):
+        return
+    marks = _prepared.setdefault(engine, {})
+    mark, now = (table, context.fingerprint), time.monotonic()
+    if now - marks.get(mark, -PREPARE_SECONDS) < PREPARE_SECONDS:
+        return
+    prepare(engine, table, plan, rows=0)
+    marks[mark] = now
+
+
 def read(engine: Engine, view: View, plan: Plan, predicates: Sequence[str],
          params: Sequence[object], *, limit: int, order: bool = True, key: bool = True
          ) -> pa.Table:
-    prepare(engine, view.table, plan, rows=limit)
+    ready(engine, view.table, plan)
     return engine.query(select_sql(view, plan, predicates, order=order, limit=limit, key=key),
                         list(params))
 

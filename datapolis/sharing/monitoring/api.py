@@ -39,7 +39,8 @@ class AlertPublic(BaseModel):
     id: int
     kind: str
     severity: str
-    consumer_org: str | None
+    consumer_org: str | None  # organisation codes
+    consumer_org_name: str | None
     provider_org: str | None
     app_key: str | None
     resource_code: str | None
@@ -63,14 +64,17 @@ class AcknowledgeIn(BaseModel):
 
 
 def alert_public(session: Session, alert: Alert) -> AlertPublic:
-    def org(org_id: int | None) -> str | None:
-        found = session.get(Organisation, org_id) if org_id is not None else None
-        return found.code if found is not None else None
+    def org(org_id: int | None) -> Organisation | None:
+        return session.get(Organisation, org_id) if org_id is not None else None
+
+    consumer, provider = org(alert.consumer_org_id), org(alert.provider_org_id)
 
     app = session.get(ApiApp, alert.app_id) if alert.app_id is not None else None
     return AlertPublic(
         id=alert.id, kind=alert.kind, severity=alert.severity,
-        consumer_org=org(alert.consumer_org_id), provider_org=org(alert.provider_org_id),
+        consumer_org=consumer.code if consumer else None,
+        consumer_org_name=consumer.name if consumer else None,
+        provider_org=provider.code if provider else None,
         app_key=app.app_key if app is not None else None, resource_code=alert.resource_code,
         error_code=alert.error_code, window_start=alert.window_start,
         window_end=alert.window_end, calls=alert.calls, rows=alert.rows,

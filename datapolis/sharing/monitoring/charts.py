@@ -27,17 +27,18 @@ def volume_chart(labels: list[str], series: list[tuple[str, list[int]]]) -> dict
 def sankey_chart(links: list[tuple[str, str, int]]) -> dict[str, Any]:
     """Links (source, target, value) between node names; each side's names must differ (the
     caller suffixes them), because a Sankey may not loop."""
+    links = [(s, t, v) for s, t, v in links if v > 0]
     names = sorted({n for s, t, _ in links for n in (s, t)})
     return {
         "color": PALETTE,
         "textStyle": {"fontFamily": FONT},
         "tooltip": {**_TOOLTIP, "trigger": "item"},
         "series": [{
-            "type": "sankey", "left": 8, "right": 120, "top": 8, "bottom": 8,
+            "type": "sankey", "left": 8, "right": 140, "top": 8, "bottom": 8,
             "emphasis": {"focus": "adjacency"}, "nodeAlign": "justify",
             "lineStyle": {"color": "gradient", "curveness": 0.5, "opacity": 0.4},
             "data": [{"name": n} for n in names],
-            "links": [{"source": s, "target": t, "value": v} for s, t, v in links if v > 0],
+            "links": [{"source": s, "target": t, "value": v} for s, t, v in links],
         }],
     }
 

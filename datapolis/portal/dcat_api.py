@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from datapolis.orgs.deps import SessionDep
+from datapolis.orgs.deps import SessionDep, public
 from datapolis.portal import datasets, dcat
 from datapolis.portal.ckan.api import SITE_TITLE, usage_counter
 from datapolis.portal.urls import PortalUrls
 
-router = APIRouter(tags=["DCAT-AP"])
+router = APIRouter(tags=["DCAT-AP"], dependencies=[Depends(public)])
 
 
 @router.get("/catalog.{fmt}")

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from datapolis.errors import NotFound, UserError
+from datapolis.orgs.deps import public
 from datapolis.portal.ckan.actions import (
     ACTIONS,
     ActionError,
@@ -23,7 +24,7 @@ from datapolis.portal.urls import PortalUrls
 from datapolis.portal.usage import UsageCounter
 from datapolis.registry.db import Registry
 
-router = APIRouter(tags=["CKAN Action API"])
+router = APIRouter(tags=["CKAN Action API"], dependencies=[Depends(public)])
 SITE_TITLE = "公共数据开放网"
 # Calls about one dataset count as its API use.
 COUNTED = {"package_show", "resource_show", "datastore_search"}

@@ -158,14 +158,16 @@ def _spikes(session: Session, rules: Rules, now: datetime) -> list[Alert]:
     return touched
 
 
-def evaluate(session: Session, rules: Rules, *, since: datetime, now: datetime | None = None
-             ) -> list[Alert]:
-    """Raise or update the alerts for calls from `since` (its hour) to `now`; returns them."""
+def evaluate(session: Session, rules: Rules, *, since: datetime, now: datetime | None = None,
+             spikes: bool = True) -> list[Alert]:
+    """Raise or update the alerts for calls from `since` (its hour) to `now`; returns them.
+    `spikes=False` while the rollup is still catching up: baselines would be missing."""
     now = now or utcnow()
     touched = _refused(session, "no_grant", NO_GRANT_CODES, since, now)
     touched += _refused(session, "quota", QUOTA_CODES, since, now)
     touched += _off_hours(session, rules, since, now)
-    touched += _spikes(session, rules, now)
+    if spikes:
+        touched += _spikes(session, rules, now)
     session.flush()
     return touched
 

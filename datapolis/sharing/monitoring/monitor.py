@@ -36,8 +36,10 @@ def run_once(session: Session, rules: Rules, *, now: datetime | None = None,
     pending = rollup.pending_hours(session, now)
     hours = rollup.refresh(session, now, max_hours=max_hours)
     since = max(pending[0] if pending else now - HOUR, now - ALERT_LOOKBACK)
-    touched = evaluate(session, rules, since=since, now=now)
-    rollup.state(session).evaluated_at = now
+    current = rollup.state(session)
+    caught_up = not rollup.pending_hours(session, now)[:-2]  # at most the last two re-rolled
+    touched = evaluate(session, rules, since=since, now=now, spikes=caught_up)
+    current.evaluated_at = now
     session.flush()
     return RunResult(len(hours), len(touched))
 

@@ -24,6 +24,7 @@ from datapolis.demo import cli as demo_cli
 from datapolis.errors import ConfigError, UserError
 from datapolis.ingest import cli as ingest_cli
 from datapolis.orgs import cli as orgs_cli
+from datapolis.portal import cli as portal_cli
 from datapolis.quality import cli as quality_cli
 from datapolis.quality import hook as quality_hook
 from datapolis.quality.issues import cli as issues_cli
@@ -56,6 +57,7 @@ app.add_typer(ingest_cli.sync_app, name="sync")
 app.add_typer(orgs_cli.orgs, name="orgs")
 app.add_typer(orgs_cli.users, name="users")
 app.add_typer(orgs_cli.apps, name="apps")
+app.add_typer(portal_cli.app, name="portal")
 issues_cli.register(quality_cli.app)
 app.add_typer(quality_cli.app, name="quality")
 app.add_typer(std_cli.app, name="std")

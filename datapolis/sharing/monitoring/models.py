@@ -4,7 +4,7 @@ the evaluator's watermark, and the alerts.
 Why a rollup: at the seeds' scale (33.8 million calls) every page would otherwise scan the call
 records. One row per hour and (consumer, provider, app, resource, interface) holds the counts,
 sums and extremes that every chart needs; percentiles come from a log-spaced latency histogram
-per hour, resource and interface. Both are plain SQL tables, so they work the same on SQLite and
+per city day, resource and interface. Both are plain SQL tables, so they work the same on SQLite and
 PostgreSQL; the hours are re-rolled from the call records, never patched, so a re-roll is the
 repair for anything.
 """
@@ -53,11 +53,15 @@ class CallHour(Base):
     last_failure_at: Mapped[datetime | None]
 
 
-class LatencyHour(Base):
-    __tablename__ = "share_latency_hours"
+class LatencyDay(Base):
+    """Calls per latency bucket, per city day, resource and interface. Daily, not hourly: a
+    histogram only compresses when many calls share its key, and an hour and interface often
+    hold a handful of calls."""
+
+    __tablename__ = "share_latency_days"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hour: Mapped[datetime] = mapped_column(index=True)
+    day: Mapped[datetime] = mapped_column(index=True)  # UTC instant of the city's midnight
     resource_code: Mapped[str | None] = mapped_column(String(64))
     interface: Mapped[str] = mapped_column(String(16))
     bucket: Mapped[int] = mapped_column(SmallInteger)

@@ -1,4 +1,4 @@
-"""The hourly rollup of the call records, and the latency histogram percentiles come from.
+"""The hourly rollup of the call records, and the daily latency histogram percentiles come from.
 
 `refresh` re-rolls whole hours from `share_calls` (delete the hour, insert it again from one
 GROUP BY), so it is idempotent and needs no date functions (the hour is a bound parameter): the
@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from datapolis.registry.base import UTCDateTime
 from datapolis.sharing.monitoring import queries
-from datapolis.sharing.monitoring.models import CallHour, LatencyHour, MonitorState
+from datapolis.sharing.monitoring.models import CallHour, LatencyDay, MonitorState
+from datapolis.web.render import SHOWN_ZONE
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 # Latency buckets: eighth-octave steps from 0.25 ms to beyond 10 minutes, so a percentile read
 # from the histogram is within about 4.5 % of the true value.
 BOUNDS: tuple[float, ...] = tuple(0.25 * 2 ** (i / 8) for i in range(172))
@@ -54,7 +56,6 @@ def _roll_hour(session: Session, hour: datetime) -> None:
     end = hour + HOUR
     in_hour = (c.request_at >= hour, c.request_at < end)
     session.execute(delete(CallHour).where(CallHour.hour == hour))
-    session.execute(delete(LatencyHour).where(LatencyHour.hour == hour))
     keys = (c.consumer_org_id, c.provider_org_id, c.app_id, c.resource_code, c.interface)
     rolled = (select(literal(hour, UTCDateTime()), *keys, func.count(),
                      func.sum(case((c.status.between(400, 499), 1), else_=0)),
@@ -70,13 +71,25 @@ def _roll_hour(session: Session, hour: datetime) -> None:
         ["hour", "consumer_org_id", "provider_org_id", "app_id", "resource_code", "interface",
          "calls", "refused", "failed", "rows", "bytes", "latency_sum", "latency_min",
          "latency_max", "last_success_at", "last_failure_at"], rolled))
+
+
+def city_day(moment: datetime) -> datetime:
+    """The UTC instant of the city's midnight that starts the day `moment` falls in."""
+    local = moment.astimezone(SHOWN_ZONE)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _roll_day(session: Session, day: datetime) -> None:
+    c = queries.c
+    session.execute(delete(LatencyDay).where(LatencyDay.day == day))
     bucket = literal_column(BUCKET_SQL, SmallInteger()).label("bucket")
-    inner = select(c.resource_code, c.interface, bucket).where(*in_hour).subquery()
-    histogram = (select(literal(hour, UTCDateTime()), inner.c.resource_code, inner.c.interface,
+    inner = (select(c.resource_code, c.interface, bucket)
+             .where(c.request_at >= day, c.request_at < day + DAY).subquery())
+    histogram = (select(literal(day, UTCDateTime()), inner.c.resource_code, inner.c.interface,
                         inner.c.bucket, func.count())
                  .group_by(inner.c.resource_code, inner.c.interface, inner.c.bucket))
-    session.execute(insert(LatencyHour).from_select(
-        ["hour", "resource_code", "interface", "bucket", "calls"], histogram))
+    session.execute(insert(LatencyDay).from_select(
+        ["day", "resource_code", "interface", "bucket", "calls"], histogram))
 
 
 def state(session: Session, *, lock: bool = False) -> MonitorState:
@@ -119,10 +132,15 @@ def refresh(session: Session, now: datetime, *, max_hours: int | None = None,
     hours = pending_hours(session, now)
     if max_hours is not None:
         hours = hours[:max_hours]
+    days = sorted({city_day(hour) for hour in hours})
     for done, hour in enumerate(hours, 1):
         _roll_hour(session, hour)
         if progress is not None:
-            progress(done, len(hours))
+            progress(done, len(hours) + len(days))
+    for done, day in enumerate(days, len(hours) + 1):
+        _roll_day(session, day)
+        if progress is not None:
+            progress(done, len(hours) + len(days))
     if hours:
         current.rolled_until = max(hours[-1], current.rolled_until or hours[-1])
     current.last_call_id = max(current.last_call_id, seen)

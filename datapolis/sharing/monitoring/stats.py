@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from datapolis.errors import UserError
 from datapolis.orgs.models import Organisation
 from datapolis.registry.base import utcnow
-from datapolis.sharing.monitoring.models import CallHour, LatencyHour
-from datapolis.sharing.monitoring.rollup import HOUR, floor_hour, percentiles
+from datapolis.sharing.monitoring.models import CallHour, LatencyDay
+from datapolis.sharing.monitoring.rollup import HOUR, city_day, floor_hour, percentiles
 from datapolis.web.render import SHOWN_ZONE
 
 Interval = Literal["hour", "day"]
@@ -184,7 +184,8 @@ class InterfaceStats:
 
 def interfaces(session: Session, w: Window, *, org_id: int | None = None) -> list[InterfaceStats]:
     """Per resource and interface kind. Counts are the organisation's own calls; percentiles
-    are over every caller of the interface (the histogram is not kept per caller)."""
+    are over every caller of the interface (the histogram is not kept per caller) and over the
+    whole city days the window touches (the histogram is daily)."""
     keys = (CallHour.resource_code, CallHour.interface)
     query = (select(*keys, func.sum(CallHour.calls), func.sum(CallHour.refused),
                            func.sum(CallHour.failed), func.min(CallHour.latency_min),
@@ -193,12 +194,12 @@ def interfaces(session: Session, w: Window, *, org_id: int | None = None) -> lis
                     .group_by(*keys).order_by(*keys)).where(*_where(w, org_id))
     found = list(session.execute(query))
     histograms: dict[tuple[str | None, str], list[tuple[int, int]]] = defaultdict(list)
-    hq = (select(LatencyHour.resource_code, LatencyHour.interface, LatencyHour.bucket,
-                 func.sum(LatencyHour.calls))
-          .where(LatencyHour.hour >= w.start, LatencyHour.hour < w.end)
-          .group_by(LatencyHour.resource_code, LatencyHour.interface, LatencyHour.bucket))
+    hq = (select(LatencyDay.resource_code, LatencyDay.interface, LatencyDay.bucket,
+                 func.sum(LatencyDay.calls))
+          .where(LatencyDay.day >= city_day(w.start), LatencyDay.day < w.end)
+          .group_by(LatencyDay.resource_code, LatencyDay.interface, LatencyDay.bucket))
     if org_id is not None:
-        hq = hq.where(LatencyHour.resource_code.in_({r[0] for r in found if r[0] is not None}))
+        hq = hq.where(LatencyDay.resource_code.in_({r[0] for r in found if r[0] is not None}))
     for code, kind, bucket, n in session.execute(hq):
         histograms[(code, kind)].append((int(bucket), int(n)))
     stats = []

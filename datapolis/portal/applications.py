@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.portal.datasets import Dataset
 from datapolis.portal.public_models import OpenApplication, PortalUser
+from datapolis.security.audit import service as audit
 
 PENDING, APPROVED, REJECTED, REVOKED = "pending", "approved", "rejected", "revoked"
 DECISIONS = {"approve": APPROVED, "reject": REJECTED, "revoke": REVOKED}
@@ -57,6 +58,8 @@ def apply(session: Session, *, user: PortalUser, dataset: Dataset, purpose: str
                                   org_code=dataset.provider.code, purpose=purpose)
     session.add(application)
     session.flush()
+    audit.record(session, kind="portal.application.submitted", actor=f"public:{user.username}",
+                 org=None, details={"application": application.id, "dataset": dataset.code})
     return application
 
 
@@ -93,4 +96,7 @@ def decide(session: Session, *, application_id: int, decision: str, actor: str,
     application.comment = comment.strip()[:2000] or None
     application.decided_by = actor
     application.decided_at = datetime.now(UTC)
+    audit.record(session, kind="portal.application.decided", actor=actor, org=org_code,
+                 details={"application": application.id, "dataset": application.dataset_code,
+                          "user": application.user.username, "decision": decision})
     return application

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from datapolis.config import Settings
 from datapolis.errors import NotFound
 from datapolis.orgs.models import Role
 from datapolis.portal import applications, assessment, datasets
 from datapolis.portal.datasets import slug_of
+from datapolis.security.audit.models import AuditEvent
 from datapolis.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY, bearer_for
 from tests.portal.conftest import Portal
@@ -101,6 +103,9 @@ def test_conditional_application_approved_by_the_provider(site: TestClient, port
         user = applications.of_user(session, applications.queue(
             session, None, applications.APPROVED)[0].user)[0]
         assert user.status == "approved" and user.decided_by == "platform_admin"
+        kinds = list(session.scalars(select(AuditEvent.kind).where(
+            AuditEvent.kind.like("portal.application.%")).order_by(AuditEvent.id)))
+        assert kinds == ["portal.application.submitted", "portal.application.decided"]
     # Approved: the preview (no table landed for this one) is no longer refused.
     assert site.get(f"/dataset/{slug}/preview").status_code == 200
     site.cookies.clear()

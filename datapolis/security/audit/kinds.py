@@ -104,6 +104,11 @@ KINDS: tuple[Kind, ...] = (
          "resources, actor `system`)", ("application", "resource", "from", "to", "comment")),
     Kind("sharing.application.withdrawn", "the applying department withdrew an application",
          ("application", "resource", "from", "to", "comment")),
+    Kind("portal.application.submitted", "a registered public user applied for a "
+         "conditionally open dataset (有条件开放); the actor is `public:<username>`",
+         ("application", "dataset")),
+    Kind("portal.application.decided", "a provider or the bureau approved, rejected or revoked "
+         "a public user's application", ("application", "dataset", "user", "decision")),
     Kind("grant.changed", "a grant's row scope, limits, end or items' de-identification "
          "changed (never below the security policy)",
          ("grant", "resource", "changed", "row_scope", "items")),

@@ -218,7 +218,7 @@ def run_checks(
     if changes is not None:
         assert upto is not None
         changelog.forget(engine, str(name), upto)
-        counted.execute(f"DROP TABLE IF EXISTS {changes.sql}")
+        _drop(counted, changes)
     if keep_state:
         counted.execute(f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",  # noqa: S608
                         [state_key, signature])
@@ -272,15 +272,32 @@ def _scan(engine: _Counted, table: TableName, store: TableName, rules: list[Rule
 
 
 def _changes(engine: _Counted, table: TableName, keys: list[str], upto: int) -> TableName:
-    """The latest logged version of each key landed up to batch `upto`, as a table."""
+    """The latest logged version of each key landed up to batch `upto`: a view of the log
+    when that is one batch of upserts (a batch holds each key once), else a table."""
     changes = TableName(compiler.QUALITY_SCHEMA, compiler.store_name(table).name[:56] + "_chg")
     key_list = ", ".join(quote_identifier(k) for k in keys)
-    seq, op = changelog.SEQ, changelog.OP
-    engine.execute(
-        f"CREATE OR REPLACE TABLE {changes.sql} AS SELECT * EXCLUDE ({seq}) "  # noqa: S608
-        f"FROM {changelog.log_name(str(table)).sql} WHERE {seq} <= ? QUALIFY row_number() "
-        f"OVER (PARTITION BY {key_list} ORDER BY {seq} DESC, {op} = 'D' DESC) = 1", [upto])
+    seq, op, log = changelog.SEQ, changelog.OP, changelog.log_name(str(table)).sql
+    _drop(engine, changes)  # a run that stopped half-way may have left it
+    shape = engine.query(f"SELECT min({seq}) AS first, count_if({op} = 'D') AS deleted "  # noqa: S608
+                         f"FROM {log} WHERE {seq} <= ?", [upto]).to_pylist()[0]
+    if shape["first"] == upto and not shape["deleted"]:
+        engine.execute(f"CREATE VIEW {changes.sql} AS SELECT * EXCLUDE ({seq}) "  # noqa: S608
+                       f"FROM {log} WHERE {seq} <= {int(upto)}")
+    else:
+        engine.execute(
+            f"CREATE TABLE {changes.sql} AS SELECT * EXCLUDE ({seq}) FROM {log} "  # noqa: S608
+            f"WHERE {seq} <= ? QUALIFY row_number() OVER (PARTITION BY {key_list} "
+            f"ORDER BY {seq} DESC, {op} = 'D' DESC) = 1", [upto])
     return changes
+
+
+def _drop(engine: _Counted, name: TableName) -> None:
+    found = engine.query("SELECT table_type FROM information_schema.tables "
+                         "WHERE table_schema = ? AND table_name = ?",
+                         [name.schema, name.name]).to_pylist()
+    if found:
+        kind = "VIEW" if found[0]["table_type"] == "VIEW" else "TABLE"
+        engine.execute(f"DROP {kind} {name.sql}")
 
 
 def _scan_changes(engine: _Counted, changes: TableName, store: TableName, rules: list[Rule],

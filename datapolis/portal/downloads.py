@@ -31,6 +31,7 @@ from datapolis.warehouse.engine import WarehouseError
 
 BOM = "\ufeff".encode()
 CHUNK = 1 << 16
+JSON_SLICE = 8192
 XLSX_MAX_ROWS = 1_048_575  # a sheet holds 1,048,576 rows, one of them the header
 
 
@@ -72,12 +73,13 @@ def _json(labels: list[str], batches: Iterable[pa.RecordBatch]) -> Iterator[byte
     yield b"["
     first = True
     for batch in batches:
-        rows = batch.to_pylist()
-        if not rows:
-            continue
-        text = ",\n".join(json.dumps(row, ensure_ascii=False, default=_plain) for row in rows)
-        yield ((b"\n" if first else b",\n") + text.encode())
-        first = False
+        # Python objects cost ~10x the Arrow bytes: convert a slice of a batch at a time.
+        for offset in range(0, batch.num_rows, JSON_SLICE):
+            rows = batch.slice(offset, JSON_SLICE).to_pylist()
+            text = ",\n".join(json.dumps(row, ensure_ascii=False, default=_plain)
+                               for row in rows)
+            yield ((b"\n" if first else b",\n") + text.encode())
+            first = False
     yield b"\n]\n"
 
 
@@ -137,20 +139,26 @@ def _cell(value: Any) -> Any:
     return _plain(value)
 
 
+def _rows(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[Any, ...]]:
+    for batch in batches:
+        for offset in range(0, batch.num_rows, JSON_SLICE):
+            part = batch.slice(offset, JSON_SLICE)
+            yield from zip(*(column.to_pylist() for column in part.columns), strict=True)
+
+
 def _xlsx(labels: list[str], batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     """openpyxl's write-only workbook (rows go to temporary files as they come), a new sheet
     every `XLSX_MAX_ROWS` rows; the finished file is sent in chunks and removed."""
     book = Workbook(write_only=True)
     sheet = None
     rows_in_sheet = 0
-    for batch in batches:
-        for row in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-            if sheet is None or rows_in_sheet >= XLSX_MAX_ROWS:
-                sheet = book.create_sheet(f"data{len(book.worksheets) + 1}")
-                sheet.append(labels)
-                rows_in_sheet = 0
-            sheet.append([_cell(value) for value in row])
-            rows_in_sheet += 1
+    for row in _rows(batches):
+        if sheet is None or rows_in_sheet >= XLSX_MAX_ROWS:
+            sheet = book.create_sheet(f"data{len(book.worksheets) + 1}")
+            sheet.append(labels)
+            rows_in_sheet = 0
+        sheet.append([_cell(value) for value in row])
+        rows_in_sheet += 1
     if sheet is None:
         book.create_sheet("data1").append(labels)
     handle, path = tempfile.mkstemp(prefix="datapolis-", suffix=".xlsx")

@@ -14,9 +14,12 @@ from datapolis.orgs.deps import Principal, SessionDep, public, requires
 from datapolis.orgs.permissions import Permission
 from datapolis.portal import applications, datasets, feedback
 from datapolis.portal.web import OptionalPortalUser, limit_posts, render_portal
+from datapolis.web.i18n import N_
+from datapolis.web.nav import NavItem
 from datapolis.web.render import render
 
 router = APIRouter(include_in_schema=False)
+NAV = [NavItem(N_("Open portal desk"), "/open/manage", Permission.APPROVE_SHARING, icon="open")]
 Text = Annotated[str, Form()]
 PAGE_SIZE = 20
 Staff = Annotated[Principal, Depends(requires(Permission.APPROVE_SHARING))]

@@ -98,7 +98,7 @@ NAV: list[NavItem] = [*pages.NAV, *catalog_pages.NAV, *bureau_pages.NAV, *demand
                       *grading_pages.NAV, *ingest_pages.NAV, *quality_pages.NAV, *issues_pages.NAV,
                       *baselib_pages.NAV,
                       *sharing_pages.NAV, *monitoring_pages.NAV, *metering_pages.NAV,
-                      *gateway_pages.NAV,
+                      *gateway_pages.NAV, *portal_feedback_pages.NAV,
                       *orgs_pages.NAV, *audit_pages.NAV,
                       *fields_pages.NAV]
 

@@ -55,7 +55,8 @@ def pseudonym_tables(engine: DuckDBEngine) -> list[str]:
     return sorted(t.name for t in engine.tables("_deid") if t.name.startswith("p_"))
 
 
-def test_a_large_read_takes_the_aligned_column_or_on_a_view_the_joined_table(engine: DuckDBEngine) -> None:
+def test_a_large_read_takes_the_aligned_column_or_on_a_view_the_joined_table(
+        engine: DuckDBEngine) -> None:
     plan = people_plan(KEY_A)
     truth = expected(KEY_A, engine.query(f"SELECT sfzh FROM {PEOPLE} ORDER BY id")
                      .column("sfzh").to_pylist())

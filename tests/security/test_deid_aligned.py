@@ -160,6 +160,8 @@ def test_pages_are_ordered_by_a_kept_column_on_every_path(engine: DuckDBEngine) 
     check_rows(ordered)
     with pytest.raises(DeidError, match=r"cannot order by .sfzh.: .* unchanged \(id, raw\)"):
         deid.read(engine, PEOPLE, plan(), order_by=["sfzh"], limit=5)
+    with pytest.raises(DeidError, match="limit and offset of 0 or more"):
+        deid.read(engine, PEOPLE, plan(), order_by=["id"], limit=5, offset=-1)
 
 
 def test_reads_during_writes_and_rebuilds_are_each_consistent(engine: DuckDBEngine) -> None:

@@ -118,6 +118,8 @@ def deidentified_select(table: str, plan: Plan,
     """
     if not plan.rules:
         raise DeidError(f"nothing of {table} may be read under this plan")
+    if (limit is not None and limit < 0) or offset < 0:
+        raise DeidError(f"a page needs a limit and offset of 0 or more, not {limit} and {offset}")
     found = sources if isinstance(sources, Sources) else Sources(joined=dict(sources or {}))
     keys = _order(plan, order_by)
     page = ""

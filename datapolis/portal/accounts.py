@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from datapolis.errors import Conflict, NotFound, UserError
 from datapolis.orgs.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from datapolis.portal.public_models import PortalApiKey, PortalSession, PortalUser
+from datapolis.web.i18n import N_
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,32}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -33,17 +34,17 @@ def digest(token: str) -> str:
 def register(session: Session, *, username: str, email: str, password: str) -> PortalUser:
     username, email = username.strip().lower(), email.strip().lower()
     if not USERNAME.match(username):
-        raise UserError("a username has 3 to 32 lower-case letters, digits or underscores")
+        raise UserError(N_("a username has 3 to 32 lower-case letters, digits or underscores"))
     if len(email) > 254 or not EMAIL.match(email):
-        raise UserError("the email address is not valid")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(N_("the email address is not valid"))
+    if len(password) < MIN_PASSWORD_LENGTH:  # the message says 10: keep them equal
+        raise UserError(N_("a password has at least 10 characters"))
     if len(password) > 1024:
-        raise UserError("the password is too long")
+        raise UserError(N_("the password is too long"))
     taken = session.scalar(select(func.count()).select_from(PortalUser).where(
         (PortalUser.username == username) | (PortalUser.email == email)))
     if taken:
-        raise Conflict("that username or email address is already registered")
+        raise Conflict(N_("that username or email address is already registered"))
     user = PortalUser(username=username, email=email, password_hash=hash_password(password))
     session.add(user)
     session.flush()

@@ -47,7 +47,9 @@ elif fmt == "json":
 elif fmt == "parquet":
     buffer = io.BytesIO(); frame.to_parquet(buffer); body = buffer.getvalue()
 else:
-    buffer = io.BytesIO(); frame.head(1_048_575).to_excel(buffer, index=False); body = buffer.getvalue()
+    buffer = io.BytesIO()
+    frame.head(1_048_575).to_excel(buffer, index=False)
+    body = buffer.getvalue()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, len(body),
       time.perf_counter() - started)
 """

@@ -19,6 +19,7 @@ from datapolis.orgs.service import get_organisation
 from datapolis.quality import hook, service, suggest
 from datapolis.quality.schemas import RuleIn
 from datapolis.registry.db import Registry
+from datapolis.security.crypto import Keyring
 from datapolis.warehouse import DuckDBEngine
 
 TABLE = "ods_371300_gaj.czrk"
@@ -51,7 +52,7 @@ def _source(tmp_path: Path, rows: int = 200) -> Path:
     return path
 
 
-def _job(registry: Registry, tmp_path: Path, settings: Settings) -> jobs.RunContext:
+def _job(registry: Registry, tmp_path: Path, settings: Settings) -> Keyring:
     keyring = ingest_service.secrets_keyring(settings)
     with registry.session() as session:
         source = ingest_service.add_source(

@@ -37,6 +37,8 @@ from datapolis.ingest.jobs import RunContext
 from datapolis.orgs.models import Organisation
 from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
+from datapolis.sharing.monitoring import monitor
+from datapolis.sharing.monitoring.alerts import Rules as AlertRules
 from datapolis.standardise import hook as std_hook
 from datapolis.warehouse import DuckDBEngine
 
@@ -224,6 +226,8 @@ def land(
         quality = demo_quality.run(registry, warehouse)  # rules, checks, issues, a few moves
         shared = demo_sharing.run(registry)  # applications and grants between departments
         traffic = demo_traffic.generate(settings, registry, warehouse)  # calls to monitor
+        with registry.session() as session:  # so the monitoring pages show it from the start
+            monitor.run_once(session, AlertRules.from_settings(settings), max_hours=None)
     except UserError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from datapolis.config import get_settings
@@ -16,6 +17,8 @@ from datapolis.quality import scores
 from datapolis.quality.issues import service as issues
 from datapolis.registry import migrate
 from datapolis.registry.db import open_registry
+from datapolis.sharing.metering.models import ShareCall
+from datapolis.sharing.monitoring.models import CallHour
 from datapolis.warehouse import DuckDBEngine
 
 runner = CliRunner()
@@ -59,5 +62,18 @@ def test_land_leaves_issues_moves_and_scores(landed: Path) -> None:
             warehouse.close()
         with registry.session() as session:
             assert again.issues == len(issues.list_issues(session)) == len(found)
+    finally:
+        registry.close()
+
+
+def test_land_rolls_up_its_interface_traffic(landed: Path) -> None:
+    """The monitoring pages have the demo's calls from the first minute, not after the
+    server's first monitor run."""
+    registry = open_registry(f"sqlite:///{landed / 'registry.sqlite'}", create=False)
+    try:
+        with registry.session() as session:
+            calls = session.scalar(select(func.count()).select_from(ShareCall))
+            rolled = session.scalar(select(func.sum(CallHour.calls)))
+            assert calls and rolled == calls
     finally:
         registry.close()

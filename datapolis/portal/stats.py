@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.portal import datasets, usage
 from datapolis.portal.datasets import Dataset, PublicView
-from datapolis.warehouse.engine import Engine, WarehouseError, quote_identifier
+from datapolis.warehouse.engine import Engine, TableName, WarehouseError, quote_identifier
 
 CHART_COLUMNS = 4
 BUCKETS = 10
@@ -41,19 +41,20 @@ _headline_lock = threading.Lock()
 
 
 def table_rows(engine: Engine, dataset: Dataset) -> int:
-    """Rows of the dataset's table (the declared count when it has not landed)."""
+    """Rows of the dataset's table, soft-deleted ones left out (the declared count when it
+    has not landed)."""
     table = dataset.entry.warehouse_table
     if table:
         try:
-            counted = engine.query(f"SELECT count(*) AS n FROM {quote_table(table)}")
+            name = TableName.parse(table)
+            deleted = datasets.DELETED in {c.name for c in engine.columns(str(name))}
+            where = (f" WHERE NOT coalesce({quote_identifier(datasets.DELETED)}, false)"
+                     if deleted else "")
+            counted = engine.query(f"SELECT count(*) AS n FROM {name.sql}{where}")
             return int(counted.column(0)[0].as_py())
         except WarehouseError:
             pass
     return dataset.entry.record_count or 0
-
-
-def quote_table(table: str) -> str:
-    return ".".join(quote_identifier(part) for part in table.split("."))
 
 
 def headline(session: Session, engine: Engine) -> Headline:

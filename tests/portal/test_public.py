@@ -169,7 +169,7 @@ def test_usage_and_self_assessment(site: TestClient, portal: Portal) -> None:
         found = {i.key: i.value for i in assessment.indicators(session, portal.engine)}
     assert found["datasets"] == 2
     assert found["unconditional"] == 50.0
-    assert found["average_rows"] == 2  # 4 rows landed (one soft-deleted) and 0 declared
+    assert found["average_rows"] == 2  # 3 live rows landed (one soft-deleted) and 0 declared
     assert 0 < found["metadata"] <= 100
     assert found["timeliness"] == 100.0  # both changed today, monthly cycles
     page = site.get("/open/assessment")

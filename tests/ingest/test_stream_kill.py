@@ -103,6 +103,23 @@ def running_run(home: Path, code: str) -> int | None:
         registry.close()
 
 
+def wait_for_a_new_run(home: Path, code: str, worker: subprocess.Popen[bytes],
+                       seen: set[int]) -> None:
+    """Until the worker has a run of its own going (or has exited): the CLI's start-up time
+    varies with the machine's load, so a kill timed from the spawn can land before any run."""
+    registry = open_registry(f"sqlite:///{home / 'registry.sqlite'}")
+    try:
+        deadline = time.monotonic() + 60
+        while worker.poll() is None and time.monotonic() < deadline:
+            with registry.session() as session:
+                runs = jobs.get_job(session, code).runs
+                if runs and runs[0].status == "running" and runs[0].id not in seen:
+                    return
+            time.sleep(0.05)
+    finally:
+        registry.close()
+
+
 def wait_for_slot_release(dept: Department) -> None:
     """A killed reader's walsender notices its peer is gone a moment later."""
     params = dict(make_url(dept.url).translate_connect_args(username="user", database="dbname"))
@@ -135,7 +152,8 @@ def test_killed_stream_leaves_nothing_lost_or_doubled(home: Path, department: De
                 [DATAPOLIS, "sync", "run", code, "--until-idle", "3"], env=environment(home),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-            time.sleep(chance.uniform(0.8, 3.0))
+            wait_for_a_new_run(home, code, worker, killed_runs)
+            time.sleep(chance.uniform(0.0, 1.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             killed_runs.add(running_run(home, code) or 0)

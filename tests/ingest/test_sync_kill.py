@@ -97,7 +97,8 @@ def test_killed_runs_leave_nothing_lost_or_doubled(tmp_path: Path, mode: str) ->
         worker = subprocess.Popen([DATAPOLIS, "sync", "run", code],
                                   env=environment(home), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
-        time.sleep(chance.uniform(0.8, 2.5))
+        wait_for_a_new_run(home, code, worker, interrupted)
+        time.sleep(chance.uniform(0.0, 1.0))
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         # A worker killed inside start_run's transaction leaves the previous run marked
@@ -121,6 +122,18 @@ def test_killed_runs_leave_nothing_lost_or_doubled(tmp_path: Path, mode: str) ->
         assert runs[0].status == "succeeded"
         assert {r.id for r in runs if r.error == jobs.INTERRUPTED} == interrupted
     registry.close()
+
+
+def wait_for_a_new_run(home: Path, code: str, worker: subprocess.Popen[bytes],
+                       seen: set[int]) -> None:
+    """Until the worker has a run of its own going (or has exited): the CLI's start-up time
+    varies with the machine's load, so a kill timed from the spawn can land before any run."""
+    deadline = time.monotonic() + 60
+    while worker.poll() is None and time.monotonic() < deadline:
+        running = run_left_running(home, code)
+        if running is not None and running not in seen:
+            return
+        time.sleep(0.05)
 
 
 def run_left_running(home: Path, code: str) -> int | None:

@@ -199,3 +199,10 @@ def test_a_successful_login_resets_the_count(client: TestClient) -> None:
     for _ in range(4):
         login(client, "org_user", password="not-the-password")
     assert login(client, "org_user").status_code == 303
+
+
+def test_the_sign_in_page_leads_visitors_to_the_open_data_portal(client: TestClient) -> None:
+    page = client.get("/login", headers=HTML)
+    assert page.status_code == 200
+    assert '<a href="/open">临沂市公共数据开放网' in page.text
+    assert client.get("/open", headers=HTML).status_code == 200  # no sign-in to browse

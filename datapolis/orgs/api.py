@@ -6,8 +6,6 @@ organisation subtree?) happen here, because only the route knows which object is
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import timedelta
 from typing import Annotated
 
@@ -16,7 +14,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from datapolis.orgs import service
-from datapolis.orgs.deps import Principal, SessionDep, SettingsDep, public, requires
+from datapolis.orgs.deps import (
+    Principal,
+    SessionDep,
+    SettingsDep,
+    basic_credentials,
+    public,
+    requires,
+)
 from datapolis.orgs.models import Organisation, OrgKind, Role, User
 from datapolis.orgs.permissions import ROLE_PERMISSIONS, Permission
 from datapolis.orgs.schemas import (
@@ -106,18 +111,6 @@ def _target_org(session: Session, principal: Principal, code: str | None) -> Org
 # --- tokens --------------------------------------------------------------------------------
 
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    # RFC 6749 section 2.3.1: clients may send client_id:client_secret as HTTP Basic.
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (client_id, secret) if sep else None
-
-
 def _unauthorised(detail: str = INVALID_CREDENTIALS) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
@@ -175,7 +168,7 @@ def issue_token(
         throttle.succeeded(account, address)
         issued = service.issue_token(session, kind="bearer", lifetime=lifetime, user=user)
     elif grant_type == "client_credentials":
-        if not client_id and (basic := _basic_credentials(request)) is not None:
+        if not client_id and (basic := basic_credentials(request)) is not None:
             client_id, client_secret = basic
         if not client_id or client_secret is None:
             raise HTTPException(

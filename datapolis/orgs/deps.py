@@ -6,6 +6,8 @@ the route table and fails on a route that declares neither.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -166,3 +168,15 @@ def public() -> None:
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """client_id:client_secret sent as HTTP Basic (RFC 6749 section 2.3.1), if they were."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (client_id, secret) if sep else None

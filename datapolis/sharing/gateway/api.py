@@ -16,10 +16,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from datapolis.orgs import service as orgs
-from datapolis.orgs.deps import public
+from datapolis.orgs.deps import basic_credentials, public
 from datapolis.orgs.throttle import app_account, client_address, get_login_throttle
 from datapolis.sharing.gateway import exports, interfaces, openapi
-from datapolis.sharing.gateway.auth import basic_credentials
 from datapolis.sharing.gateway.calls import Answer, Context, refused_response
 from datapolis.sharing.gateway.calls import run as run_call
 from datapolis.sharing.gateway.errors import Refused

@@ -8,8 +8,6 @@ apps). Every refusal raises `Refused` with one of the shared error codes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import re
 from dataclasses import dataclass
@@ -95,15 +93,3 @@ def _signed(request: Request, session: Session, body: bytes, app_key: str,
     if not gateway.nonces.first_use(state.app_id, nonce):
         raise Refused(401, "replayed_nonce", "this nonce was used already")
     return Caller(state.app_id, state.org_id, "signature", app_key)
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    """client_id:client_secret sent as HTTP Basic (RFC 6749 section 2.3.1), if they were."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (client_id, secret) if sep else None

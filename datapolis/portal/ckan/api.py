@@ -91,7 +91,9 @@ def _run(request: Request, name: str, params: dict[str, Any]) -> Any:
     return result
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"])
+# One operation id per method: FastAPI would give GET's id to POST as well.
+@router.get("/api/3/action/{name}", operation_id="ckan_action_get")
+@router.post("/api/3/action/{name}", operation_id="ckan_action_post")
 @router.api_route("/api/action/{name}", methods=["GET", "POST"], include_in_schema=False)
 async def call_action(name: str, request: Request) -> JSONResponse:
     """Answer one CKAN action (status_show, package_search, datastore_search, ...)."""

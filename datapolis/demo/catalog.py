@@ -228,21 +228,37 @@ def _describe(session: Session, entry: CatalogEntry, described: Described,
                                          ungraded),
         element_code=item.element.code if item.element is not None else None,
     ) for item in entry.items]
-    openable = all(item.security_grade == "L1" for item in items)
+    opens, conditions = _opening(described, {item.security_grade for item in items})
     shared = described.share_type is not ShareType.NOT_SHARED
     service.update_entry(session, entry=entry, actor=staff, data=EntryUpdate(
         name=described.name, summary=described.summary, format_class=entry.format_class,
         format_detail=entry.format_detail, share_type=described.share_type,
         share_conditions=(None if described.share_type is ShareType.UNCONDITIONAL
                           else described.share_conditions),
-        share_methods=BOTH if shared else [], open_to_public=openable and shared,
-        open_conditions=None, update_cycle=described.update_cycle,
+        share_methods=BOTH if shared else [], open_to_public=shared and opens,
+        open_conditions=conditions if shared and opens else None,
+        update_cycle=described.update_cycle,
         tags=list(described.tags), record_count=entry.record_count,
         storage_bytes=entry.storage_bytes, warehouse_table=entry.warehouse_table, items=items,
     ))
     service.reclassify(session, entry=entry, catalog_type=described.catalog_type,
                        subject=described.subject, heading=described.heading, subheading=None,
                        actor=staff)
+
+
+OPEN_ON_APPLICATION = "依申请开放：经提供部门审核同意后开放"
+
+
+def _opening(described: Described, grades: set[str | None]) -> tuple[bool, str | None]:
+    """Whether the demo bureau opens an entry, and on which conditions (None: open to all).
+    L1-only entries open to all. Entries not about people with L2/L3 items open on application
+    (the public de-identification masks L2 and suppresses L3); entries about people, or with
+    L4 or higher items (rule R22), stay closed."""
+    if grades <= {"L1"}:
+        return True, None
+    if described.about_people or not grades <= {"L1", "L2", "L3"}:
+        return False, None
+    return True, OPEN_ON_APPLICATION
 
 
 def _department_admin(org_code: str) -> str:

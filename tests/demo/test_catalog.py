@@ -78,10 +78,15 @@ def test_grades_follow_the_recorded_kinds_and_opening_follows_grades(landed: Pat
         assert grades["xb"] == "L2"  # an ordinary column of a table about people
         entries = session.scalars(select(CatalogEntry)).all()
         for entry in entries:
-            all_open = all(item.security_grade == OPENABLE for item in entry.items)
-            assert entry.open_to_public == (all_open and
-                                            entry.share_type is not ShareType.NOT_SHARED)
-        assert any(entry.open_to_public for entry in entries)
+            grades = {item.security_grade for item in entry.items}
+            shared = entry.share_type is not ShareType.NOT_SHARED
+            if grades <= {OPENABLE} or not shared:
+                assert entry.open_to_public == shared and entry.open_conditions is None
+            elif entry.open_to_public:  # not about people: opened on application
+                assert grades <= {"L1", "L2", "L3"} and entry.open_conditions
+        assert any(entry.open_to_public and not entry.open_conditions for entry in entries)
+        assert any(entry.open_to_public and entry.open_conditions for entry in entries)
+        assert not czrk.open_to_public  # about people, with L2-L4 items
     registry.close()
 
 

@@ -11,7 +11,6 @@ beside the highway's scheduler and runs due checks one after another on its own 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from datapolis.ingest.schedules import parse_schedule
 from datapolis.quality.models import QualityRun, QualitySchedule
 from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
+from datapolis.ticker import Ticker
 from datapolis.warehouse.engine import Engine, TableName
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,16 @@ def due(session: Session, now: datetime) -> list[str]:
     return out
 
 
-class QualityScheduler:
+class QualityScheduler(Ticker):
     """Runs due scheduled checks; `tick` is the unit tests drive, `start` ticks on a thread."""
+
+    name = "datapolis-quality-schedule"
+    failure = "quality scheduler tick failed"
 
     def __init__(self, registry: Registry, warehouse: Engine, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.registry, self.warehouse, self.clock = registry, warehouse, clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def tick(self) -> list[str]:
         """Check every due table now; returns the tables checked (failed checks included:
@@ -99,7 +101,7 @@ class QualityScheduler:
         with self.registry.session() as session:
             tables = due(session, self.clock())
         for table in tables:
-            if self._stop.is_set():
+            if self.stopping:
                 break
             try:
                 run_table(self.registry, self.warehouse, table, trigger=TRIGGER)
@@ -108,19 +110,7 @@ class QualityScheduler:
         return tables
 
     def start(self, every: float = 30.0) -> None:
-        def loop() -> None:
-            while not self._stop.wait(every):
-                try:
-                    self.tick()
-                except Exception:
-                    log.exception("quality scheduler tick failed")
-
-        self._thread = threading.Thread(target=loop, name="datapolis-quality-schedule",
-                                        daemon=True)
-        self._thread.start()
+        super().start(every)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop ticking; a check under way finishes first."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
+        super().stop(timeout)

@@ -5,7 +5,6 @@ CLI (`datapolis sharing alerts --evaluate`) and the API's refresh call."""
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from datapolis.registry.db import Registry
 from datapolis.sharing.monitoring import rollup
 from datapolis.sharing.monitoring.alerts import Rules, evaluate
 from datapolis.sharing.monitoring.rollup import HOUR
+from datapolis.ticker import Ticker
 
 log = logging.getLogger(__name__)
 ALERT_LOOKBACK = 24 * HOUR  # a first run (or a long outage) raises alerts for one day, not years
@@ -44,28 +44,15 @@ def run_once(session: Session, rules: Rules, *, now: datetime | None = None,
     return RunResult(len(hours), len(touched))
 
 
-class Monitor:
+class Monitor(Ticker):
+    name = "sharing-monitor"
+    failure = "sharing monitor run failed"
+    transient = (SQLAlchemyError,)
+
     def __init__(self, registry: Registry, rules: Rules) -> None:
         self.registry, self.rules = registry, rules
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def tick(self) -> RunResult:
         with self.registry.session() as session:
             return run_once(session, self.rules)
-
-    def start(self, every: float) -> None:
-        def loop() -> None:
-            while not self._stop.wait(every):
-                try:
-                    self.tick()
-                except SQLAlchemyError as exc:  # registry away for a moment: try next time
-                    log.warning("sharing monitor run failed: %s", exc.__class__.__name__)
-
-        self._thread = threading.Thread(target=loop, name="sharing-monitor", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)

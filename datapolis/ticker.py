@@ -1,0 +1,47 @@
+"""A unit of background work that `datapolis serve` repeats on a daemon thread.
+
+Subclasses define `tick` (what the tests drive directly), the thread's `name`, which errors one
+tick may raise without ending the loop (`transient`) and how that is logged (`failure`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import ClassVar
+
+log = logging.getLogger(__name__)
+
+
+class Ticker:
+    name: ClassVar[str] = "datapolis-ticker"
+    failure: ClassVar[str] = "background tick failed"
+    transient: ClassVar[tuple[type[Exception], ...]] = (Exception,)
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> object:
+        raise NotImplementedError
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def start(self, every: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every):
+                try:
+                    self.tick()
+                except self.transient as exc:  # e.g. the registry away a moment: next time
+                    log.warning("%s: %s", self.failure, exc.__class__.__name__, exc_info=True)
+
+        self._thread = threading.Thread(target=loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop ticking; a tick under way finishes first."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -107,6 +108,16 @@ class DuckDBEngine:
         if relation is None:
             raise WarehouseError("query() needs a statement that returns rows; use execute()")
         return relation.to_arrow_table()
+
+    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        # The DB-API path plans a statement once; `query`'s relation binds it again before it
+        # runs, which for a point lookup costs more than reading the row.
+        try:
+            cursor = self._cursor.execute(sql, params)
+            names = [column[0] for column in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse query failed: {_first_line(exc)}") from exc
 
     def query_batches(
         self, sql: str, params: Params = None, batch_size: int = 65_536

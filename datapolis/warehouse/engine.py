@@ -106,6 +106,10 @@ class Engine(Protocol):
     def query(self, sql: str, params: Params = None) -> pa.Table:
         """Run a query and read the whole result as Arrow."""
 
+    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        """Run a query whose result is a few rows (a lookup, a page) and read them as dicts:
+        cheaper than Arrow when planning, not the rows, is most of the cost."""
+
     def query_batches(
         self, sql: str, params: Params = None, batch_size: int = 65_536
     ) -> Iterator[pa.RecordBatch]:

@@ -44,7 +44,7 @@ def _sql(request: Request, resource_code: str) -> str:
 
 def _lookup(request: Request, resource_code: str, key: str) -> Response:
     engine: Engine = request.app.state.warehouse
-    rows = engine.query(_sql(request, resource_code), [key]).to_pylist()
+    rows = engine.records(_sql(request, resource_code), [key])
     if not rows:
         raise HTTPException(404, "no record")
     body = json.dumps({"resource": resource_code, "record": rows[0]}, ensure_ascii=False,

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from datapolis.security.crypto import DecryptionError, Keyring
@@ -228,10 +228,11 @@ def ready(engine: Engine, table: str, plan: Plan) -> None:
 
 def read(engine: Engine, view: View, plan: Plan, predicates: Sequence[str],
          params: Sequence[object], *, limit: int, order: bool = True, key: bool = True
-         ) -> pa.Table:
+         ) -> list[dict[str, Any]]:
+    """One answer's rows (at most `limit`), each with KEY_ALIAS when `key`."""
     ready(engine, view.table, plan)
-    return engine.query(select_sql(view, plan, predicates, order=order, limit=limit, key=key),
-                        list(params))
+    return engine.records(select_sql(view, plan, predicates, order=order, limit=limit, key=key),
+                          list(params))
 
 
 # --- cursors -------------------------------------------------------------------------------

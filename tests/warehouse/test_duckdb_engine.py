@@ -29,6 +29,17 @@ def test_parameters_travel_as_values_not_sql(engine: DuckDBEngine) -> None:
     assert named.column("id").to_pylist() == [2]
 
 
+def test_records_reads_a_few_rows_as_query_does(engine: DuckDBEngine) -> None:
+    engine.write("std.person", people([1, 2, 3], ["张三", "李四", "王五"]))
+    sql = "SELECT id AS key, upper(name) AS name FROM std.person WHERE id >= ? ORDER BY id"
+    assert engine.records(sql, [2]) == engine.query(sql, [2]).to_pylist() == [
+        {"key": 2, "name": "李四"}, {"key": 3, "name": "王五"}]
+    assert engine.records(sql, [9]) == []
+    with pytest.raises(WarehouseError, match="warehouse query failed"):
+        engine.records("SELECT missing FROM std.person")
+    assert engine.records("SELECT count(*) AS n FROM std.person") == [{"n": 3}]  # usable after
+
+
 def test_write_modes(engine: DuckDBEngine) -> None:
     assert engine.write("ods_demo.t", people([1], ["a"])) == 1
     engine.write("ods_demo.t", people([2], ["b"]), mode="append")

@@ -74,8 +74,8 @@ def _order(plan: Plan, order_by: Sequence[str]) -> list[str]:
     return [quote_identifier(column) for column in order_by]
 
 
-def _aliases(plan: Plan, columns: Sequence[str]) -> dict[str, str]:
-    taken = set(plan.columns) | {plan.row_id}
+def _aliases(plan: Plan, columns: Sequence[str], read: Sequence[str] = ()) -> dict[str, str]:
+    taken = set(plan.columns) | {plan.row_id} | set(read)
     aliases: dict[str, str] = {}
     for column in columns:
         alias = f"_dp_pseudonym_{len(aliases)}"
@@ -99,6 +99,25 @@ def _joined_source(table: str, read: list[str], joined: Mapping[str, str],
         joins.append(f"LEFT JOIN {TableName.parse(pseudonyms).sql} p{n} ON p{n}.value = {value}")
     return (f"SELECT {', '.join(inner)} FROM {TableName.parse(table).sql} s "  # noqa: S608
             f"{' '.join(joins)}")
+
+
+def pseudonym_source(table: str, plan: Plan, sources: Sources,
+                     read: Sequence[str]) -> tuple[str, KeyContext]:
+    """A subquery of the table's `read` columns beside each pseudonymised column's pseudonym
+    (aligned or joined, see `prepare`) under a name of its own, and the key context whose
+    expressions read those names; callers select from it as from the table."""
+    context = plan.context
+    if context is None:
+        raise DeidError("pseudonyms need the plan's key")
+    aliases = _aliases(plan, [*sources.aligned, *sources.joined], read)
+    if sources.aligned:
+        if sources.joined:
+            raise DeidError("a read takes its pseudonyms either aligned or joined, not both")
+        inner = aligned.positional_source(table, list(read), dict(sources.aligned), aliases,
+                                          context)
+    else:
+        inner = _joined_source(table, list(read), sources.joined, aliases, context)
+    return inner, replace(context, joined={c: quote_identifier(a) for c, a in aliases.items()})
 
 
 def deidentified_select(table: str, plan: Plan,
@@ -129,18 +148,10 @@ def deidentified_select(table: str, plan: Plan,
                 f"{f' OFFSET {int(offset)}' if offset else ''}")
     source = TableName.parse(table).sql
     context = plan.context
-    pseudonymised = [*found.aligned, *found.joined]
-    if pseudonymised and context is not None:
-        aliases = _aliases(plan, pseudonymised)
+    if (found.aligned or found.joined) and context is not None:
         read = list(dict.fromkeys([*plan.columns, *([plan.row_id] if plan.row_id else [])]))
-        if found.aligned:
-            if found.joined:
-                raise DeidError("a read takes its pseudonyms either aligned or joined, not both")
-            inner = aligned.positional_source(table, read, dict(found.aligned), aliases, context)
-        else:
-            inner = _joined_source(table, read, found.joined, aliases, context)
+        inner, context = pseudonym_source(table, plan, found, read)
         source = f"({inner}{page}) s"
-        context = replace(context, joined={c: quote_identifier(a) for c, a in aliases.items()})
     elif page:
         source = f"(SELECT * FROM {source}{page}) s"  # noqa: S608
     selected = ", ".join(f"{expression(rule, context)} AS {quote_identifier(rule.column)}"

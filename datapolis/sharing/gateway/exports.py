@@ -28,7 +28,7 @@ from datapolis.registry.base import utcnow
 from datapolis.registry.db import Registry
 from datapolis.security.audit import kinds as audit_kinds
 from datapolis.security.audit import service as audit_service
-from datapolis.security.deid.plans import Plan
+from datapolis.security.deid.plans import Plan, prepare
 from datapolis.sharing.gateway import reads
 from datapolis.sharing.gateway.calls import Answer, Context, json_answer
 from datapolis.sharing.gateway.errors import Refused
@@ -169,8 +169,11 @@ class _Job:
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / f"{self.code}.{self.fmt}"
         partial = final.with_suffix(final.suffix + ".part")
-        reads.ready(self.engine, self.view.table, self.plan)  # the key's function, if any
-        sql = reads.select_sql(self.view, self.plan, self.predicates, order=True, limit=None)
+        # A bulk read: pseudonyms from the aligned columns (or pseudonym tables), not the
+        # key's function called row by row.
+        sources = prepare(self.engine, self.view.table, self.plan)
+        sql = reads.select_sql(self.view, self.plan, self.predicates, order=True, limit=None,
+                               sources=sources)
         rows = 0
         writer: pa_csv.CSVWriter | pq.ParquetWriter | None = None
         try:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from datapolis.security.crypto import DecryptionError, Keyring
 from datapolis.security.deid.methods import method
-from datapolis.security.deid.plans import Plan, Rule, expression, prepare
+from datapolis.security.deid.plans import Plan, Rule, Sources, expression, prepare, pseudonym_source
 from datapolis.security.fields.reads import condition, withhold
 from datapolis.sharing import scope as row_scope
 from datapolis.sharing.gateway.errors import Refused
@@ -186,15 +186,21 @@ def selected(view: View, select: str | None) -> Plan:
 
 
 def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool,
-               limit: int | None, key: bool = True) -> str:
+               limit: int | None, key: bool = True, sources: Sources | None = None) -> str:
     """The SELECT; with `key`, the raw key comes along as KEY_ALIAS (for cursors and batch
-    answers; callers drop it before anything leaves)."""
+    answers; callers drop it before anything leaves). `sources` (a bulk read's, see
+    `prepare`) gives pseudonyms from aligned columns or pseudonym tables instead of the
+    key's function."""
     context = plan.context
+    source = TableName.parse(view.table).sql
+    if sources is not None and (sources.aligned or sources.joined):
+        inner, context = pseudonym_source(view.table, plan, sources, list(view.types))
+        source = f"({inner}) s"
     parts = [f"{expression(rule, context)} AS {quote_identifier(rule.column)}"
              for rule in plan.rules]
     if key or order:
         parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
-    sql = f"SELECT {', '.join(parts)} FROM {TableName.parse(view.table).sql}"
+    sql = f"SELECT {', '.join(parts)} FROM {source}"
     if predicates:
         sql += " WHERE " + " AND ".join(predicates)
     if order:

@@ -43,6 +43,23 @@ def test_a_csv_export_holds_the_granted_rows_de_identified(gateway: Gateway) -> 
     assert {r["xzqh_dm"] for r in rows} == {"371302"}  # the grant's county only
 
 
+def test_an_export_reads_pseudonyms_from_the_aligned_column_and_agrees_with_lookups(
+        gateway: Gateway) -> None:
+    asked = gateway.post(exports_url(gateway), json.dumps({"format": "parquet"}).encode())
+    state = finished(gateway, asked.json()["status_url"])
+    table = pq.read_table(io.BytesIO(gateway.get(state["file_url"]).content))
+    exported = dict(zip(table.column("csrq").to_pylist(), table.column("gmsfhm").to_pylist(),
+                        strict=True))
+    engine = gateway.client.app.state.warehouse
+    built = engine.query("SELECT table_name FROM duckdb_tables() "
+                         "WHERE schema_name = '_deid' AND table_name LIKE 'a\\_%' ESCAPE '\\'")
+    assert built.num_rows == 1  # the bulk read built the consumer's aligned column
+    for n in (0, 2, 10):  # the lookup's pseudonyms come from the key's function
+        record = gateway.get(f"/share/v1/{gateway.resource}/records/"
+                             f"{person(n)['gmsfhm']}").json()["record"]
+        assert exported[person(n)["csrq"]] == record["gmsfhm"]
+
+
 def test_a_parquet_export_with_a_filter_and_a_selection(gateway: Gateway) -> None:
     body = {"format": "parquet", "where": {"xb": "2"}, "select": ["xb", "csrq"]}
     asked = gateway.post(exports_url(gateway), json.dumps(body).encode()).json()

@@ -38,6 +38,13 @@ def test_records_reads_a_few_rows_as_query_does(engine: DuckDBEngine) -> None:
     with pytest.raises(WarehouseError, match="warehouse query failed"):
         engine.records("SELECT missing FROM std.person")
     assert engine.records("SELECT count(*) AS n FROM std.person") == [{"n": 3}]  # usable after
+    with pytest.raises(WarehouseError, match="warehouse query failed"):
+        engine.records("SELEC 1")  # a parse error, too
+    star = "SELECT * FROM std.person WHERE id = ?"
+    assert engine.records(star, [1]) == [{"id": 1, "name": "张三"}]
+    engine.execute("ALTER TABLE std.person ADD COLUMN city VARCHAR DEFAULT '临沂'")
+    # The cached parse is bound again against the table as it is now.
+    assert engine.records(star, [1]) == [{"id": 1, "name": "张三", "city": "临沂"}]
 
 
 def test_write_modes(engine: DuckDBEngine) -> None:

@@ -15,7 +15,7 @@ import json
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,6 +34,7 @@ KEY_ALIAS = "_dp_key"
 OPERATORS = ("eq", "in", "gte", "lte", "prefix")
 RESERVED = frozenset({"select", "limit", "cursor"})
 MAX_IN_VALUES = 1000
+VIEW_STATEMENTS = 64  # shapes of SELECT kept per view (batches vary in their IN lists)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class View:
     scope_sql: str | None
     scope_params: tuple[object, ...]
     protected_key: bool  # the key is encrypted at rest: equality goes through its blind index
+    # SELECTs built for this view's own plan, by shape; the gateway caches a view until its
+    # grant changes, so a lookup builds its SQL once, not per call.
+    statements: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False,
+                                                       repr=False)
 
     @property
     def granted(self) -> list[str]:
@@ -191,6 +196,10 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
     answers; callers drop it before anything leaves). `sources` (a bulk read's, see
     `prepare`) gives pseudonyms from aligned columns or pseudonym tables instead of the
     key's function."""
+    shape = (tuple(predicates), order, limit, key)
+    reused = plan is view.plan and sources is None
+    if reused and shape in view.statements:
+        return view.statements[shape]
     context = plan.context
     source = TableName.parse(view.table).sql
     if sources is not None and (sources.aligned or sources.joined):
@@ -207,6 +216,8 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
         sql += f" ORDER BY {KEY_ALIAS}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
+    if reused and len(view.statements) < VIEW_STATEMENTS:
+        view.statements[shape] = sql
     return sql
 
 

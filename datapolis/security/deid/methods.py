@@ -133,9 +133,9 @@ def _mask(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None)
     if last:
         kept.append(f"right({text}, {last})")
     # Too short to show anything without giving most of it away: mask every character.
-    # NULL meets neither condition (concat() would turn it into ''), so it stays NULL.
-    return (f"CASE WHEN length({text}) <= {first + last} THEN repeat({char}, length({text})) "
-            f"WHEN length({text}) > {first + last} THEN concat({', '.join(kept)}) END")
+    # NULL takes the ELSE branch, where repeat() keeps it NULL (concat() would make it '').
+    return (f"CASE WHEN length({text}) > {first + last} THEN concat({', '.join(kept)}) "
+            f"ELSE repeat({char}, length({text})) END")
 
 
 def _date(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None) -> str:

@@ -111,7 +111,7 @@ PER_METHOD = [
     ("income top/bottom coded", Rule("ysr", "clamp", {"low": 3000, "high": 15000})),
     ("income + keyed Laplace noise", Rule("ysr", "noise", {"scale": 100, "digits": 2})),
     ("suppress mobile", Rule("sjhm", "suppress")),
-    ("pseudonym ID number, aligned column", Rule("gmsfhm", "pseudonym")),
+    ("pseudonym ID number (Arrow: aligned column; fold: joined)", Rule("gmsfhm", "pseudonym")),
 ]
 VIEW = "ods_bench.person_v"  # a view has no row order to align with: the pseudonym table
 
@@ -135,9 +135,10 @@ def _fold(columns: list[str], select: str) -> str:
 
 def _time_read(engine: DuckDBEngine, plan: Plan, runs: int, *, udf: bool = False,
                table: str = TABLE) -> dict[str, float]:
-    """A de-identified read as the product does it: `deid.read` to Arrow (the aligned columns'
-    change check included), and its one-statement SELECT (what streams and downloads run)
-    folded in DuckDB; `udf` forces the per-row function instead."""
+    """A de-identified read as the product does it: `deid.read` to Arrow (pseudonyms from the
+    aligned columns, their change check included), and its one-statement SELECT (what streams
+    and downloads run: pseudonym tables joined) folded in DuckDB; `udf` forces the per-row
+    function instead."""
     def select() -> str:
         if udf:
             install(engine, plan.context)  # type: ignore[arg-type]

@@ -91,7 +91,8 @@ def test_several_aligned_columns_are_read_side_by_side(engine: DuckDBEngine) -> 
         assert read.column_names == each.columns
         assert read.column("sfzh").to_pylist() == [pseudonym(v) for v in IDS]
         assert read.column("raw").to_pylist() == [pseudonym(v) for v in IDS]
-    sql = deid.deidentified_select(PEOPLE, both, deid.plans.prepare(engine, PEOPLE, both))
+    sql = deid.deidentified_select(PEOPLE, both, deid.plans.prepare(engine, PEOPLE, both,
+                                                                    beside=True))
     assert engine.query(sql).equals(deid.read(engine, PEOPLE, both))
 
 
@@ -134,7 +135,7 @@ def test_appended_rows_extend_the_column_without_a_rebuild(engine: DuckDBEngine)
 
 def test_rows_written_after_the_check_still_get_their_own_pseudonyms(
         engine: DuckDBEngine) -> None:
-    sources = deid.plans.prepare(engine, PEOPLE, plan())
+    sources = deid.plans.prepare(engine, PEOPLE, plan(), beside=True)
     # Writes land between the check and the read: a delete shifts every later row, an
     # update changes a value in place, an insert adds a value no pseudonym table holds.
     engine.execute(f"DELETE FROM {PEOPLE} WHERE id = 3")

@@ -64,10 +64,14 @@ def test_a_large_read_takes_the_aligned_column_or_on_a_view_the_joined_table(
     small = deid.read(engine, PEOPLE, plan, limit=UDF_ROWS)
     assert pseudonym_tables(engine) == []
     assert by_id(small) == truth
-    # A full read of a table: its aligned pseudonym column, read beside it by position.
-    sources = deid.plans.prepare(engine, PEOPLE, plan)
+    # A whole-table read of a table: its aligned pseudonym column, read beside it by position.
+    sources = deid.plans.prepare(engine, PEOPLE, plan, beside=True)
     assert (list(sources.aligned), list(sources.joined)) == (["sfzh"], [])
     assert "POSITIONAL JOIN" in deid.deidentified_select(PEOPLE, plan, sources)
+    # One statement (a stream, a download): the pseudonym table, joined in parallel.
+    sources = deid.plans.prepare(engine, PEOPLE, plan)
+    assert (list(sources.aligned), list(sources.joined)) == ([], ["sfzh"])
+    assert by_id(engine.query(deid.deidentified_select(PEOPLE, plan, sources))) == truth
     full = deid.read(engine, PEOPLE, plan)
     assert by_id(full) == truth
     assert by_id(full, "age") == [34, 39, None, 0, 34, 25, 50, 34]  # other columns untouched

@@ -160,12 +160,15 @@ def deidentified_select(table: str, plan: Plan,
     return f"SELECT {selected} FROM {source}{ordered}"  # noqa: S608
 
 
-def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None) -> Sources:
+def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None,
+            beside: bool = False) -> Sources:
     """Make ready what the plan's SQL reads; returns where its pseudonyms come from.
 
-    A read of up to `UDF_ROWS` rows registers the key's pseudonym function. Any larger read
-    of a DuckDB table brings its aligned pseudonym columns up to date (`aligned.ensure`); of a
-    view, the key's pseudonym tables, which are joined.
+    A read of up to `UDF_ROWS` rows registers the key's pseudonym function. A larger read
+    brings the key's pseudonym tables up to date, which its one statement hash-joins (in
+    parallel). `beside` is for `read`'s whole-table path: a DuckDB table's aligned pseudonym
+    columns (`aligned.ensure`), read by position. A `POSITIONAL JOIN` runs on one thread,
+    so inside one statement with masks and a sort it is slower than the join.
     """
     context = plan.context
     keyed = [r for r in plan.rules if method(r.method).needs_key]
@@ -179,7 +182,7 @@ def prepare(engine: Engine, table: str, plan: Plan, *, rows: int | None = None) 
         return Sources()
     families = {rule.column: str(PSEUDONYM.checked(rule.params)["family"])
                 for rule in pseudonymised}
-    if isinstance(engine, DuckDBEngine) and aligned.possible(engine, table):
+    if beside and isinstance(engine, DuckDBEngine) and aligned.possible(engine, table):
         return Sources(aligned={column: aligned.ensure(engine, context.key, table, column, family)
                                 for column, family in families.items()})
     return Sources(joined={column: refresh(engine, context.key, table, column, family).table
@@ -227,7 +230,7 @@ def read(engine: Engine, table: str, plan: Plan, *, order_by: Sequence[str] = ()
         found = _read_beside(engine, table, plan)  # the usual case: nothing changed
         if found is not None:
             return found
-    sources = prepare(engine, table, plan, rows=limit)
+    sources = prepare(engine, table, plan, rows=limit, beside=alignable)
     if alignable:
         found = _read_beside(engine, table, plan)
         if found is not None:

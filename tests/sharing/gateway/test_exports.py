@@ -43,7 +43,7 @@ def test_a_csv_export_holds_the_granted_rows_de_identified(gateway: Gateway) -> 
     assert {r["xzqh_dm"] for r in rows} == {"371302"}  # the grant's county only
 
 
-def test_an_export_reads_pseudonyms_from_the_aligned_column_and_agrees_with_lookups(
+def test_an_export_joins_pseudonyms_from_the_pseudonym_table_and_agrees_with_lookups(
         gateway: Gateway) -> None:
     asked = gateway.post(exports_url(gateway), json.dumps({"format": "parquet"}).encode())
     state = finished(gateway, asked.json()["status_url"])
@@ -52,8 +52,8 @@ def test_an_export_reads_pseudonyms_from_the_aligned_column_and_agrees_with_look
                         strict=True))
     engine = gateway.client.app.state.warehouse
     built = engine.query("SELECT table_name FROM duckdb_tables() "
-                         "WHERE schema_name = '_deid' AND table_name LIKE 'a\\_%' ESCAPE '\\'")
-    assert built.num_rows == 1  # the bulk read built the consumer's aligned column
+                         "WHERE schema_name = '_deid' AND table_name LIKE 'p\\_%' ESCAPE '\\'")
+    assert built.num_rows == 1  # the bulk read hashed the values once, not row by row
     for n in (0, 2, 10):  # the lookup's pseudonyms come from the key's function
         record = gateway.get(f"/share/v1/{gateway.resource}/records/"
                              f"{person(n)['gmsfhm']}").json()["record"]

@@ -47,6 +47,31 @@ def column(engine: DuckDBEngine, rule: Rule, key: bytes | None = None,
     return table.sort_by("id").column(rule.column).to_pylist()
 
 
+TEXTS = ["张三丰", "李四", "王", "", None, "Ann-Marie", "13800001234", "370102199001011234",
+         "山东省临沂市兰山区金雀山路12号", "e\u0301a\u0301b", "👨\u200d👩\u200d👧x", "a'b\"c",
+         "x" * 300, "汉" * 70]
+
+
+@pytest.mark.parametrize("params", [{}, {"first": 0, "last": 0}, {"first": 3, "last": 4},
+                                    {"first": 6, "last": 0}, {"first": 0, "last": 2},
+                                    {"first": 64, "last": 64, "char": "●"}, {"char": "×"}])
+def test_the_mask_on_answered_rows_gives_what_its_sql_gives(params: dict[str, object]) -> None:
+    """Small answers mask text after the read (`Method.text_function`): it must agree with
+    the SQL on every value, NULL, empty, combining marks and long values included."""
+    mask = deid.method("mask")
+    engine = DuckDBEngine()
+    engine.write("ods_t.texts", pa.table({"n": pa.array(range(len(TEXTS)), pa.int64()),
+                                          "v": pa.array(TEXTS, pa.string())}))
+    in_sql = engine.query(f"SELECT {mask.expression('v', 'v', params)} AS v "
+                          "FROM ods_t.texts ORDER BY n").column("v").to_pylist()
+    on_rows = [mask.text_function(params)(value) for value in TEXTS]
+    assert on_rows == in_sql
+    assert mask.text_function(params)(12345) == engine.query(  # a number, should one come
+        f"SELECT {mask.expression('12345', 'v', params)} AS v").column("v")[0].as_py()
+    with pytest.raises(DeidError, match="only in SQL"):
+        deid.method("date").text_function({})
+
+
 def test_masking_keeps_first_and_last_and_masks_short_values_whole(engine: DuckDBEngine) -> None:
     assert column(engine, Rule("name", "mask")) == ["张*丰", "**", "*", None, "A*******e"]
     assert column(engine, Rule("phone", "mask", {"first": 3, "last": 4, "char": "#"})) == [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ KEY_BYTES = 32
 PSEUDONYM_HEX = 32  # 128 bits of the HMAC: collisions stay out of reach at any table size
 _BLOCK = 64  # SM3's block size, for the HMAC pads
 _installing = threading.Lock()  # concurrent reads of one key register its function once
+_installed: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
 def release_key(secret: str, release: str) -> bytes:
@@ -129,9 +131,12 @@ def install(engine: Engine, context: KeyContext) -> None:
     if not isinstance(engine, DuckDBEngine):
         raise DeidError(f"keyed pseudonyms need a DuckDB warehouse, not {engine.dialect}")
     name = context.pseudonym_function()
+    known = _installed.setdefault(engine, set())
+    if name in known:  # duckdb_functions() lists thousands: a page read must not ask each time
+        return
     with _installing:
-        if engine.count("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
-                        [name]):
-            return
-        engine.create_function(name, Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
+        if not engine.count("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                            [name]):
+            engine.create_function(name, Pseudonyms(context.key), ['VARCHAR'], 'VARCHAR')
+        known.add(name)
 

@@ -66,6 +66,10 @@ class Param:
 
 
 Build = Callable[[str, str, Mapping[str, int | str], Keys | None], str]
+# The same method on one text value already read, for answers of a few rows: binding an
+# expression costs DuckDB more than reading a row (a mask: about 0.3 ms per lookup). It must
+# give exactly what the SQL gives for text; tests hold the two to each other.
+OnText = Callable[[str, Mapping[str, int | str]], str]
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Method:
     build: Build  # (column sql, column name, checked params, keys) -> SQL expression
     params: Mapping[str, Param] = field(default_factory=dict)
     needs_key: bool = False
+    on_text: OnText | None = None  # the method on a text value, where it needs no key
 
     def checked(self, given: Mapping[str, object]) -> dict[str, int | str]:
         unknown = set(given) - set(self.params)
@@ -83,6 +88,14 @@ class Method:
                             f"it takes {', '.join(self.params) or 'none'}")
         return {name: spec.check(self.name, name, given.get(name, spec.default))
                 for name, spec in self.params.items()}
+
+    def text_function(self, given: Mapping[str, object]) -> Callable[[object], str | None]:
+        """The method on one text value (NULL stays NULL), for methods that have `on_text`."""
+        if self.on_text is None:
+            raise DeidError(f"{self.name} runs only in SQL")
+        on_text, checked = self.on_text, self.checked(given)
+        return lambda value: None if value is None else on_text(
+            value if isinstance(value, str) else str(value), checked)
 
     def expression(self, column_sql: str, column: str, given: Mapping[str, object],
                    keys: Keys | None = None) -> str:
@@ -136,6 +149,14 @@ def _mask(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None)
     # NULL takes the ELSE branch, where repeat() keeps it NULL (concat() would make it '').
     return (f"CASE WHEN length({text}) > {first + last} THEN concat({', '.join(kept)}) "
             f"ELSE repeat({char}, length({text})) END")
+
+
+def _mask_text(value: str, p: Mapping[str, int | str]) -> str:
+    first, last, char = int(p["first"]), int(p["last"]), str(p["char"])
+    # len() and slices count code points, as DuckDB's length(), left() and right() do.
+    if len(value) <= first + last:
+        return char * len(value)
+    return value[:first] + char * (len(value) - first - last) + value[len(value) - last:]
 
 
 def _date(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None) -> str:
@@ -202,7 +223,8 @@ def _noise(column_sql: str, column: str, p: Mapping[str, int | str], k: Keys | N
 
 KEEP = register(Method("keep", "shown as stored", _keep))
 MASK = register(Method("mask", "masking: keep the first and last characters", _mask, {
-    "first": Param(1, high=64), "last": Param(1, high=64), "char": Param("*", MASK_CHARS)}))
+    "first": Param(1, high=64), "last": Param(1, high=64), "char": Param("*", MASK_CHARS)},
+    on_text=_mask_text))
 register(Method("date", "generalisation: date to month or year", _date,
                 {"unit": Param("month", ("month", "year"))}))
 register(Method("band", "generalisation: number to a band of equal width", _band,

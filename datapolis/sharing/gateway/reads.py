@@ -14,7 +14,7 @@ import base64
 import json
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -34,7 +34,7 @@ KEY_ALIAS = "_dp_key"
 OPERATORS = ("eq", "in", "gte", "lte", "prefix")
 RESERVED = frozenset({"select", "limit", "cursor"})
 MAX_IN_VALUES = 1000
-VIEW_STATEMENTS = 64  # shapes of SELECT kept per view (batches vary in their IN lists)
+VIEW_STATEMENTS = 64  # entries kept per view (batches vary in their IN lists)
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class View:
     scope_sql: str | None
     scope_params: tuple[object, ...]
     protected_key: bool  # the key is encrypted at rest: equality goes through its blind index
-    # SELECTs built for this view's own plan, by shape; the gateway caches a view until its
-    # grant changes, so a lookup builds its SQL once, not per call.
-    statements: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False,
-                                                       repr=False)
+    # SELECTs built for this view's own plan, by shape, and its methods applied to answered
+    # rows; the gateway caches a view until its grant changes, so a lookup builds them once.
+    cache: dict[tuple[object, ...], Any] = field(default_factory=dict, compare=False,
+                                                 repr=False)
 
     @property
     def granted(self) -> list[str]:
@@ -190,22 +190,42 @@ def selected(view: View, select: str | None) -> Plan:
                 view.plan.key, view.plan.row_id)
 
 
+def on_rows(view: View, plan: Plan) -> dict[str, Callable[[object], str | None]]:
+    """The plan's methods that an answer of a few rows applies after the read, column by
+    column: text columns whose method has a row-level twin (`Method.on_text`), which costs
+    microseconds where binding its SQL costs DuckDB a large part of a lookup."""
+    if plan is view.plan and ("on_rows",) in view.cache:
+        found: dict[str, Callable[[object], str | None]] = view.cache[("on_rows",)]
+        return found
+    found = {rule.column: method(rule.method).text_function(rule.params)
+             for rule in plan.rules
+             if method(rule.method).on_text is not None
+             and view.types.get(rule.column, "").upper() == "VARCHAR"}
+    if plan is view.plan:
+        view.cache[("on_rows",)] = found
+    return found
+
+
 def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool,
-               limit: int | None, key: bool = True, sources: Sources | None = None) -> str:
+               limit: int | None, key: bool = True, sources: Sources | None = None,
+               as_stored: Collection[str] = ()) -> str:
     """The SELECT; with `key`, the raw key comes along as KEY_ALIAS (for cursors and batch
     answers; callers drop it before anything leaves). `sources` (a bulk read's, see
     `prepare`) gives pseudonyms from aligned columns or pseudonym tables instead of the
-    key's function."""
-    shape = (tuple(predicates), order, limit, key)
+    key's function. Columns in `as_stored` are read as stored, for the caller to apply
+    their methods (`on_rows`) before anything leaves."""
+    shape = (tuple(predicates), order, limit, key, tuple(sorted(as_stored)))
     reused = plan is view.plan and sources is None
-    if reused and shape in view.statements:
-        return view.statements[shape]
+    if reused and shape in view.cache:
+        cached: str = view.cache[shape]
+        return cached
     context = plan.context
     source = TableName.parse(view.table).sql
     if sources is not None and (sources.aligned or sources.joined):
         inner, context = pseudonym_source(view.table, plan, sources, list(view.types))
         source = f"({inner}) s"
-    parts = [f"{expression(rule, context)} AS {quote_identifier(rule.column)}"
+    parts = [(quote_identifier(rule.column) if rule.column in as_stored
+              else expression(rule, context)) + f" AS {quote_identifier(rule.column)}"
              for rule in plan.rules]
     if key or order:
         parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
@@ -216,8 +236,8 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
         sql += f" ORDER BY {KEY_ALIAS}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    if reused and len(view.statements) < VIEW_STATEMENTS:
-        view.statements[shape] = sql
+    if reused and len(view.cache) < VIEW_STATEMENTS:
+        view.cache[shape] = sql
     return sql
 
 
@@ -246,10 +266,15 @@ def ready(engine: Engine, table: str, plan: Plan) -> None:
 def read(engine: Engine, view: View, plan: Plan, predicates: Sequence[str],
          params: Sequence[object], *, limit: int, order: bool = True, key: bool = True
          ) -> list[dict[str, Any]]:
-    """One answer's rows (at most `limit`), each with KEY_ALIAS when `key`."""
+    """One answer's rows (at most `limit`), each with KEY_ALIAS when `key`, de-identified."""
     ready(engine, view.table, plan)
-    return engine.records(select_sql(view, plan, predicates, order=order, limit=limit, key=key),
-                          list(params))
+    finish = on_rows(view, plan)
+    rows = engine.records(select_sql(view, plan, predicates, order=order, limit=limit, key=key,
+                                     as_stored=finish), list(params))
+    for row in rows:
+        for column, apply in finish.items():
+            row[column] = apply(row[column])
+    return rows
 
 
 # --- cursors -------------------------------------------------------------------------------

@@ -169,8 +169,8 @@ class _Job:
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / f"{self.code}.{self.fmt}"
         partial = final.with_suffix(final.suffix + ".part")
-        # A bulk read: pseudonyms from the aligned columns (or pseudonym tables), not the
-        # key's function called row by row.
+        # A bulk read: pseudonyms joined from the key's pseudonym tables (each value hashed
+        # once, the join parallel), not the key's function called row by row.
         sources = prepare(self.engine, self.view.table, self.plan)
         sql = reads.select_sql(self.view, self.plan, self.predicates, order=True, limit=None,
                                sources=sources)

@@ -76,8 +76,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy datapolis
 
+# Two workers (the CI machine has two cores); a test file stays on one worker, so its
+# module-scoped fixtures are built once.
 pytest: install assets browser services
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: lint typecheck pytest
 

@@ -6,6 +6,12 @@ throw-away database there. With CI=true an unreachable PostgreSQL fails the run:
 
 from __future__ import annotations
 
+import os
+
+# Rich sizes its tables from COLUMNS when output is not a terminal; pytest-xdist's workers
+# would otherwise see another width than a plain run and wrap what the CLI tests look for.
+os.environ["COLUMNS"] = "200"
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 log = logging.getLogger(__name__)
 
 
-class Ticker:
+class Ticker(ABC):
     name: ClassVar[str] = "datapolis-ticker"
     failure: ClassVar[str] = "background tick failed"
     transient: ClassVar[tuple[type[Exception], ...]] = (Exception,)
@@ -22,8 +23,9 @@ class Ticker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def tick(self) -> object:
-        raise NotImplementedError
+        """One round of the work; what it returns is for the tests that drive it."""
 
     @property
     def stopping(self) -> bool:

@@ -18,6 +18,8 @@ class Ticker(ABC):
     name: ClassVar[str] = "datapolis-ticker"
     failure: ClassVar[str] = "background tick failed"
     transient: ClassVar[tuple[type[Exception], ...]] = (Exception,)
+    every: ClassVar[float] = 15.0  # seconds between ticks, unless start() is told otherwise
+    stop_timeout: ClassVar[float] = 10.0  # how long stop() waits for a tick under way
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -31,9 +33,11 @@ class Ticker(ABC):
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def start(self, every: float) -> None:
+    def start(self, every: float | None = None) -> None:
+        pause = self.every if every is None else every
+
         def loop() -> None:
-            while not self._stop.wait(every):
+            while not self._stop.wait(pause):
                 try:
                     self.tick()
                 except self.transient as exc:  # e.g. the registry away a moment: next time
@@ -42,8 +46,8 @@ class Ticker(ABC):
         self._thread = threading.Thread(target=loop, name=self.name, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop ticking; a tick under way finishes first."""
+    def stop(self) -> None:
+        """Stop ticking; a tick under way finishes first (waited for up to stop_timeout)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(self.stop_timeout)

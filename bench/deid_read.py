@@ -18,8 +18,9 @@ with bit_xor(hash(...)) over every column (the engine's cost alone, no transfer)
   rebuild after one row is deleted and inserted again; the unchanged-source check every
   large read makes;
 - what users wait for, per audience: the whole table written as a CSV and as a Parquet
-  download (COPY, as bulk delivery does) and one interface page of 1,000 rows by key, against
-  the same with the plain columns;
+  download (COPY, as the portal's downloads do), the same through the sharing gateway's bulk
+  export (`exports.write_rows`: key order, pyarrow writers) and one interface page of 1,000
+  rows by key, against the same with the plain columns;
 - per-value HMAC-SM3 in Python: hmac.digest, cryptography's HMAC, copied hashlib states.
 
     .venv/bin/python bench/deid_read.py [--rows 10000000] [--runs 3] [--interleaved ROUNDS]
@@ -45,6 +46,8 @@ from datapolis.security import deid
 from datapolis.security.crypto import hmac_sm3
 from datapolis.security.deid import Plan, Rule, aligned, pseudonyms
 from datapolis.security.deid.keys import Pseudonyms, install
+from datapolis.sharing.gateway.exports import write_rows
+from datapolis.sharing.gateway.reads import View
 from datapolis.warehouse import DuckDBEngine
 from datapolis.warehouse.engine import quote_identifier
 
@@ -159,7 +162,8 @@ def _time_plain(engine: DuckDBEngine, columns: list[str], runs: int) -> dict[str
 def _time_delivery(engine: DuckDBEngine, plan: Plan, directory: Path, runs: int,
                    rows: int) -> dict[str, float]:
     """The reads users wait for: a whole-table download written as CSV and as Parquet (COPY,
-    as bulk delivery does) and one interface page of 1,000 rows picked by key."""
+    as the portal's downloads do), the same through the sharing gateway's bulk export (rows
+    in key order, written batch by batch) and one interface page of 1,000 rows by key."""
     def copy(fmt: str) -> None:
         select = deid.deidentified_select(TABLE, plan, deid.plans.prepare(engine, TABLE, plan))
         target = directory / f"download.{fmt}"
@@ -171,8 +175,17 @@ def _time_delivery(engine: DuckDBEngine, plan: Plan, directory: Path, runs: int,
         select = deid.deidentified_select(TABLE, plan, joined)
         engine.query(f"SELECT * FROM ({select}) WHERE id >= {start} AND id < {start + 1_000}")
 
+    types = {column.name: column.type for column in engine.columns(TABLE)}
+    view = View(grant_id=0, table=TABLE, key="id", plan=plan, types=types, scope_sql=None,
+                scope_params=(), protected_key=False)
+
+    def export(fmt: str) -> None:
+        write_rows(engine, view, plan, [], [], fmt, directory / f"export.{fmt}")
+
     return {"csv_s": best_of(runs, lambda: copy("csv")),
             "parquet_s": best_of(runs, lambda: copy("parquet")),
+            "export_csv_s": best_of(runs, lambda: export("csv")),
+            "export_parquet_s": best_of(runs, lambda: export("parquet")),
             "page_s": best_of(max(runs, 5), page)}
 
 
@@ -326,6 +339,8 @@ def main() -> None:
                 engine, plain_plan, Path(directory), runs, rows)
         for force, what in (("csv_s", "download written as CSV"),
                             ("parquet_s", "download written as Parquet"),
+                            ("export_csv_s", "sharing export, CSV"),
+                            ("export_parquet_s", "sharing export, Parquet"),
                             ("page_s", "interface page of 1,000 rows")):
             comparisons.append(Comparison(
                 f"view_for {audience}, {what}", ours[force], peer[force],

@@ -143,6 +143,34 @@ def download(code: str) -> Work:
     return work
 
 
+def write_rows(engine: Engine, view: reads.View, plan: Plan, predicates: Sequence[str],
+               params: Sequence[object], fmt: str, path: Path) -> int:
+    """Write the plan's rows of the view matching `predicates`, in key order, to `path` as
+    CSV or Parquet; returns how many rows were written."""
+    # A bulk read: pseudonyms joined from the key's pseudonym tables (each value hashed
+    # once, the join parallel), not the key's function called row by row.
+    sources = prepare(engine, view.table, plan)
+    sql = reads.select_sql(view, plan, predicates, order=True, limit=None, sources=sources)
+    rows = 0
+    writer: pa_csv.CSVWriter | pq.ParquetWriter | None = None
+    try:
+        for batch in engine.query_batches(sql, list(params)):
+            table = pa.Table.from_batches([batch]).drop_columns([reads.KEY_ALIAS])
+            if writer is None:
+                writer = (pa_csv.CSVWriter(path, table.schema) if fmt == "csv"
+                          else pq.ParquetWriter(path, table.schema))
+            writer.write_table(table)
+            rows += table.num_rows
+        if writer is None:  # no rows: still a file with the header
+            empty = pa.table({c: pa.array([], pa.string()) for c in plan.columns})
+            writer = (pa_csv.CSVWriter(path, empty.schema) if fmt == "csv"
+                      else pq.ParquetWriter(path, empty.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
 class _Job:
     def __init__(self, code: str, registry: Registry, engine: Engine, folder: Path,
                  view: reads.View, plan: Plan, predicates: Sequence[str],
@@ -169,28 +197,8 @@ class _Job:
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.folder / f"{self.code}.{self.fmt}"
         partial = final.with_suffix(final.suffix + ".part")
-        # A bulk read: pseudonyms joined from the key's pseudonym tables (each value hashed
-        # once, the join parallel), not the key's function called row by row.
-        sources = prepare(self.engine, self.view.table, self.plan)
-        sql = reads.select_sql(self.view, self.plan, self.predicates, order=True, limit=None,
-                               sources=sources)
-        rows = 0
-        writer: pa_csv.CSVWriter | pq.ParquetWriter | None = None
-        try:
-            for batch in self.engine.query_batches(sql, list(self.params)):
-                table = pa.Table.from_batches([batch]).drop_columns([reads.KEY_ALIAS])
-                if writer is None:
-                    writer = (pa_csv.CSVWriter(partial, table.schema) if self.fmt == "csv"
-                              else pq.ParquetWriter(partial, table.schema))
-                writer.write_table(table)
-                rows += table.num_rows
-            if writer is None:  # no rows: still a file with the header
-                empty = pa.table({c: pa.array([], pa.string()) for c in self.plan.columns})
-                writer = (pa_csv.CSVWriter(partial, empty.schema) if self.fmt == "csv"
-                          else pq.ParquetWriter(partial, empty.schema))
-        finally:
-            if writer is not None:
-                writer.close()
+        rows = write_rows(self.engine, self.view, self.plan, self.predicates, self.params,
+                          self.fmt, partial)
         partial.replace(final)
         return rows, final.stat().st_size, final
 

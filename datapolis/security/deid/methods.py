@@ -151,7 +151,7 @@ def _mask(column_sql: str, _c: str, p: Mapping[str, int | str], _k: Keys | None)
 
 def _mask_text(value: str, p: Mapping[str, int | str]) -> str:
     first, last, char = int(p["first"]), int(p["last"]), str(p["char"])
-    # len() and slices count code points, as DuckDB's length(), left() and right() do.
+    # len() and slices count code points, as DuckDB's length() and overlay() do.
     if len(value) <= first + last:
         return char * len(value)
     return value[:first] + char * (len(value) - first - last) + value[len(value) - last:]

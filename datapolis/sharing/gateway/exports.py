@@ -143,6 +143,10 @@ def download(code: str) -> Work:
     return work
 
 
+def _writer(fmt: str, path: Path, schema: pa.Schema) -> pa_csv.CSVWriter | pq.ParquetWriter:
+    return pa_csv.CSVWriter(path, schema) if fmt == "csv" else pq.ParquetWriter(path, schema)
+
+
 def write_rows(engine: Engine, view: reads.View, plan: Plan, predicates: Sequence[str],
                params: Sequence[object], fmt: str, path: Path) -> int:
     """Write the plan's rows of the view matching `predicates`, in key order, to `path` as
@@ -157,14 +161,11 @@ def write_rows(engine: Engine, view: reads.View, plan: Plan, predicates: Sequenc
         for batch in engine.query_batches(sql, list(params)):
             table = pa.Table.from_batches([batch]).drop_columns([reads.KEY_ALIAS])
             if writer is None:
-                writer = (pa_csv.CSVWriter(path, table.schema) if fmt == "csv"
-                          else pq.ParquetWriter(path, table.schema))
+                writer = _writer(fmt, path, table.schema)
             writer.write_table(table)
             rows += table.num_rows
         if writer is None:  # no rows: still a file with the header
-            empty = pa.table({c: pa.array([], pa.string()) for c in plan.columns})
-            writer = (pa_csv.CSVWriter(path, empty.schema) if fmt == "csv"
-                      else pq.ParquetWriter(path, empty.schema))
+            writer = _writer(fmt, path, pa.schema([(c, pa.string()) for c in plan.columns]))
     finally:
         if writer is not None:
             writer.close()

@@ -154,7 +154,7 @@ def batch(body: bytes) -> Work:
         data = reads.read(ctx.warehouse, view, view.plan, predicates, params,
                           limit=len(keys) * 10, order=True)
         charge_rows(ctx, grant, len(data))
-        found = {str(row[reads.KEY_ALIAS]) for row in data}
+        found = {str(row[reads.KEY_ALIAS]) for row in data}  # records() drops the key
         answer: dict[str, Any] = {"resource": grant.resource_code, "records": records(data)}
         if not view.protected_key:
             answer["missing"] = [k for k in keys if str(reads.typed(view, view.key, k))

@@ -59,7 +59,8 @@ async def lookup(request: Request, resource_code: ResourceCode, key: str) -> Res
 @router.get("/share/v1/{resource_code:path}/records")
 async def query(request: Request, resource_code: ResourceCode) -> Response:
     """Records matching filters on granted items (`col=v`, `col.in=v` repeated, `col.gte`,
-    `col.lte`, `col.prefix`), `select`, `limit`, and `cursor` from the previous page."""
+    `col.lte`, `col.prefix`; a pseudonymised item takes only the first two, another
+    de-identified one none), `select`, `limit`, and `cursor` from the previous page."""
     pairs = request.query_params.multi_items()
     return await _run(request, "query", resource_code, interfaces.query(pairs),
                       {"query": sorted(pairs)})

@@ -15,7 +15,7 @@ from datapolis.catalog.models import CatalogEntry
 from datapolis.sharing.gateway.calls import Answer, Context, granted, json_answer
 from datapolis.sharing.gateway.errors import Refused
 from datapolis.sharing.gateway.interfaces import view_of
-from datapolis.sharing.gateway.reads import OPERATORS, View
+from datapolis.sharing.gateway.reads import FILTERS_OF_METHOD, View
 from datapolis.sharing.grants.service import list_grants, status
 
 SECURITY: list[dict[str, list[str]]] = [{"signature": []}, {"bearer": []}]
@@ -56,7 +56,7 @@ def _paths(code: str, view: View) -> dict[str, Any]:
                "429": {"description": "quota or rate limit reached"}}
     filters = []
     for rule in view.plan.rules:
-        for op in OPERATORS:
+        for op in FILTERS_OF_METHOD.get(rule.method, ()):
             name = rule.column if op == "eq" else f"{rule.column}.{op}"
             filters.append({"name": name, "in": "query", "required": False,
                             "schema": {"type": "string"}})

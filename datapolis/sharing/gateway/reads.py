@@ -144,6 +144,24 @@ def _check_granted(view: View, column: str) -> None:
                       "granted: " + ", ".join(view.granted))
 
 
+# The filters an item takes by how the grant lets it out. A filter runs on the stored value,
+# so on a masked, generalised or noised item a prefix or a range would read back, a few
+# calls per character, what the method hides. A pseudonymised item takes equality only: the
+# caller already holds the value it checks (核验), and the pseudonym shows equality anyway.
+FILTERS_OF_METHOD: Mapping[str, tuple[str, ...]] = {"keep": OPERATORS,
+                                                    "pseudonym": ("eq", "in")}
+
+
+def _check_filterable(view: View, item: Filter) -> None:
+    method_name = next(r.method for r in view.plan.rules if r.column == item.column)
+    allowed = FILTERS_OF_METHOD.get(method_name, ())
+    if item.op not in allowed:
+        takes = (f"only {' and '.join(allowed)} filters" if allowed else "no filters")
+        raise Refused(403, "filter_not_allowed",
+                      f"{item.column!r} is granted de-identified ({method_name}), so it takes "
+                      f"{takes}; filter on items granted as stored")
+
+
 def where(session: Session, master: Keyring, view: View, filters: Sequence[Filter]
           ) -> tuple[list[str], list[object]]:
     predicates: list[str] = []
@@ -159,6 +177,7 @@ def where(session: Session, master: Keyring, view: View, filters: Sequence[Filte
             params.extend(p for _, ps in ors for p in ps)
             continue
         _check_granted(view, item.column)
+        _check_filterable(view, item)
         column = quote_identifier(item.column)
         values: list[object] = ([typed(view, item.column, v) for v in item.values]
                                 if item.op != "prefix" else list(item.values))
@@ -229,13 +248,16 @@ def select_sql(view: View, plan: Plan, predicates: Sequence[str], *, order: bool
              for rule in plan.rules]
     if key or order:
         parts.append(f"{quote_identifier(view.key)} AS {KEY_ALIAS}")
-    sql = f"SELECT {', '.join(parts)} FROM {source}"
-    if predicates:
-        sql += " WHERE " + " AND ".join(predicates)
+    rows = source + (" WHERE " + " AND ".join(predicates) if predicates else "")
+    if limit is not None:
+        # The answer's rows are cut before any method runs: DuckDB computes a SELECT's
+        # expressions on every row its scan hands the Top-N (tens of thousands for a page
+        # of 1,000), and a pseudonym there is a call of the key's function per row.
+        cut = f" ORDER BY {quote_identifier(view.key)}" if order else ""
+        rows = f"(SELECT * FROM {rows}{cut} LIMIT {int(limit)}) s"
+    sql = f"SELECT {', '.join(parts)} FROM {rows}"
     if order:
         sql += f" ORDER BY {KEY_ALIAS}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
     if reused and len(view.cache) < VIEW_STATEMENTS:
         view.cache[shape] = sql
     return sql

@@ -31,7 +31,8 @@ from datapolis.sharing.monitoring.models import Alert, CallHour
 from datapolis.sharing.monitoring.rollup import HOUR, floor_hour
 from datapolis.web.render import SHOWN_ZONE
 
-NO_GRANT_CODES = ("no_grant", "grant_expired", "grant_revoked", "item_not_granted", "row_scope")
+NO_GRANT_CODES = ("no_grant", "grant_expired", "grant_revoked", "item_not_granted",
+                  "filter_not_allowed", "row_scope")
 QUOTA_CODES = ("quota_calls", "quota_rows", "rate_limited")
 BULK_INTERFACES = ("bulk", "bulk_download")
 KINDS = ("no_grant", "quota", "spike", "off_hours_bulk")

@@ -96,6 +96,28 @@ def test_asking_for_more_than_the_grant_is_refused(gateway: Gateway) -> None:
     assert codes(gateway).count("item_not_granted") == 3
 
 
+def test_filters_cannot_read_back_what_de_identification_hides(gateway: Gateway) -> None:
+    def refused(query: dict[str, str], detail: str) -> None:
+        answer = gateway.get(url(gateway, "records", **query))
+        assert (answer.status_code, answer.json()["error"]) == (403, "filter_not_allowed")
+        assert detail in answer.json()["detail"]
+
+    # A masked name: a prefix, one character a call, would spell out the hidden ones.
+    refused({"xm.prefix": "张00"}, "'xm' is granted de-identified (mask), so it takes no filters")
+    refused({"xm": "张004"}, "takes no filters")
+    # A pseudonymised ID number: ranges and prefixes would bisect the value behind it...
+    refused({"gmsfhm.prefix": "3713021980"}, "only eq and in filters")
+    refused({"gmsfhm.gte": "371302198000000004"}, "only eq and in filters")
+    # ...but a value the caller already holds may be checked (核验), as a key lookup could.
+    held = person(4)
+    found = gateway.get(url(gateway, "records", gmsfhm=held["gmsfhm"])).json()["records"]
+    assert len(found) == 1 and found[0]["xb"] == held["xb"]
+    both = gateway.get(url(gateway, "records", **{
+        "gmsfhm.in": [held["gmsfhm"], person(6)["gmsfhm"]]})).json()["records"]
+    assert len(both) == 2
+    assert codes(gateway).count("filter_not_allowed") == 4
+
+
 def test_batch_lookup_answers_found_and_missing_keys_up_to_the_limit(gateway: Gateway) -> None:
     keys = [*county_keys()[:5], person(1)["gmsfhm"], "nope"]
     answer = gateway.post(url(gateway, "records:batch"), json.dumps({"keys": keys}).encode())

@@ -15,6 +15,9 @@ def test_the_resource_document_describes_only_granted_items(gateway: Gateway) ->
     params = {p["name"] for p in doc["paths"][f"/share/v1/{gateway.resource}/records"]["get"]
               ["parameters"]}
     assert "zjxy" not in params and "bz.prefix" not in params and "xb.in" in params
+    # Only the filters each item takes: none on the masked name, equality on the pseudonym.
+    assert not {p for p in params if p.split(".")[0] == "xm"}
+    assert {p for p in params if p.split(".")[0] == "gmsfhm"} == {"gmsfhm", "gmsfhm.in"}
     assert f"/share/v1/{gateway.resource}/records:batch" in doc["paths"]
 
 

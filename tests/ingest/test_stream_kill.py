@@ -93,10 +93,6 @@ def registry_of(home: Path) -> Registry:
     return registry
 
 
-
-
-
-
 def wait_for_slot_release(dept: Department) -> None:
     """A killed reader's walsender notices its peer is gone a moment later."""
     params = dict(make_url(dept.url).translate_connect_args(username="user", database="dbname"))

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from datapolis.security.crypto import DecryptionError, Keyring
-from datapolis.security.deid.methods import method
+from datapolis.security.deid.methods import KEEP, PSEUDONYM, method
 from datapolis.security.deid.plans import Plan, Rule, Sources, expression, prepare, pseudonym_source
 from datapolis.security.fields.reads import condition, withhold
 from datapolis.sharing import scope as row_scope
@@ -148,12 +148,12 @@ def _check_granted(view: View, column: str) -> None:
 # so on a masked, generalised or noised item a prefix or a range would read back, a few
 # calls per character, what the method hides. A pseudonymised item takes equality only: the
 # caller already holds the value it checks (核验), and the pseudonym shows equality anyway.
-FILTERS_OF_METHOD: Mapping[str, tuple[str, ...]] = {"keep": OPERATORS,
-                                                    "pseudonym": ("eq", "in")}
+FILTERS_OF_METHOD: Mapping[str, tuple[str, ...]] = {KEEP.name: OPERATORS,
+                                                    PSEUDONYM.name: ("eq", "in")}
 
 
 def _check_filterable(view: View, item: Filter) -> None:
-    method_name = next(r.method for r in view.plan.rules if r.column == item.column)
+    method_name = view.plan.methods()[item.column]
     allowed = FILTERS_OF_METHOD.get(method_name, ())
     if item.op not in allowed:
         takes = (f"only {' and '.join(allowed)} filters" if allowed else "no filters")
